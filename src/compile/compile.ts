@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import type { Bundle } from '../model/bundle.js';
+import { compareIssues, type Issue } from '../model/issue.js';
+import type { PolicySpec, ValidationMode } from '../model/policy.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { createAttachmentIndex } from './attachment-index.js';
+import { compileCondition, type CompiledCondition, type ConditionProblem } from './condition.js';
+import { issueAt } from './issues.js';
+import { parseBundle } from './parse.js';
+import { compilePolicies } from './policies.js';
+import { validateBundle } from './validate.js';
+
+export interface CompileOptions {
+  readonly mode: ValidationMode;
+  /** Clock for `loadedAt`; tests pass a fixed one. */
+  readonly now?: () => Date;
+}
+
+/** Either a frozen snapshot (with its warnings) or every issue found, sorted; never a partial snapshot. */
+export type CompileResult =
+  | { readonly ok: true; readonly snapshot: Snapshot; readonly issues: readonly Issue[] }
+  | { readonly ok: false; readonly issues: readonly Issue[] };
+
+/**
+ * Bundle -> Snapshot. Pure and synchronous: parses and validates everything (reporting all issues
+ * at once), compiles conditions, inheritance chains and the attachment index, and derives the
+ * revision from the content hash and the mode. Errors reject the whole bundle.
+ */
+export function compile(bundle: Bundle, options: CompileOptions): CompileResult {
+  const { parsed, issues } = parseBundle(bundle);
+  issues.push(...validateBundle(bundle, parsed, options.mode, brokenPolicyNames(bundle, parsed.policies)));
+
+  const conditions = new Map<string, CompiledCondition>();
+  for (const policy of parsed.policies) {
+    if (policy.condition === undefined) continue;
+    const condition = compileCondition(policy.condition);
+    conditions.set(policy.name, condition);
+    for (const problem of condition.problems) issues.push(conditionIssue(bundle, policy.name, problem, options.mode));
+  }
+
+  issues.sort(compareIssues);
+  if (issues.some((i) => i.severity === 'error')) return { ok: false, issues: Object.freeze(issues) };
+
+  const specs = new Map(parsed.policies.map((p) => [p.name, p] as const));
+  const warnings = Object.freeze(issues);
+  const snapshot: Snapshot = Object.freeze({
+    revision: revisionOf(bundle.hash, options.mode),
+    origin: bundle.origin,
+    loadedAt: (options.now ?? (() => new Date()))(),
+    mode: options.mode,
+    policies: compilePolicies(specs, conditions),
+    attachments: createAttachmentIndex(parsed.attachments),
+    guardrails: new Map(parsed.guardrails.map((g) => [g.name, g] as const)),
+    warnings,
+  });
+  return { ok: true, snapshot, issues: warnings };
+}
+
+/** The revision of a bundle compiled in a mode: 16 hex digits of sha256(mode, content hash). */
+export function revisionOf(hash: string, mode: ValidationMode): string {
+  return createHash('sha256').update(`${mode}\n${hash}`).digest('hex').slice(0, 16);
+}
+
+/** Names under `policies:` that failed to parse: they still count as defined for parent checks. */
+function brokenPolicyNames(bundle: Bundle, parsed: readonly PolicySpec[]): Set<string> {
+  const data = bundle.data as { policies?: unknown } | null;
+  const raw = data !== null && typeof data === 'object' ? data.policies : undefined;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return new Set();
+  const ok = new Set(parsed.map((p) => p.name));
+  return new Set(Object.keys(raw).filter((n) => !ok.has(n)));
+}
+
+function conditionIssue(bundle: Bundle, policy: string, p: ConditionProblem, mode: ValidationMode): Issue {
+  const path = ['policies', policy, 'condition', 'model', ...(p.index === undefined ? [] : [p.index])];
+  if (p.reason === 'invalid') {
+    const message = `condition pattern ${JSON.stringify(p.pattern)} of policy '${policy}' is not a valid Python regex (${p.message}); as in LiteLLM it matches only the model named exactly ${JSON.stringify(p.pattern)}`;
+    return issueAt(bundle, 'warning', 'invalid_condition', message, path);
+  }
+  const message = `condition pattern ${JSON.stringify(p.pattern)} of policy '${policy}' uses Python regex syntax the sidecar cannot evaluate (${p.message}); rewrite it${mode === 'compat' ? '; until then it matches only the model named exactly like the pattern' : ''}`;
+  return issueAt(bundle, mode === 'strict' ? 'error' : 'warning', 'invalid_condition', message, path);
+}

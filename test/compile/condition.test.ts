@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { compileCondition } from '../../src/compile/condition.js';
+import { MEMO_LIMIT } from '../../src/compile/memo.js';
+
+const test = (model: string | readonly string[] | null, subject: string | undefined): boolean =>
+  compileCondition({ model }).test(subject);
+
+describe('compileCondition (LiteLLM §2)', () => {
+  it('matches every model, and a missing one, when there is no condition', () => {
+    expect(compileCondition(undefined).test('gpt-4')).toBe(true);
+    expect(compileCondition(undefined).test(undefined)).toBe(true);
+  });
+
+  it('matches everything when condition.model is null', () => {
+    expect(test(null, 'anything')).toBe(true);
+    expect(test(null, undefined)).toBe(true);
+  });
+
+  it('never matches a missing request model against a non-null condition', () => {
+    expect(test('.*', undefined)).toBe(false);
+    expect(test(['.*'], undefined)).toBe(false);
+  });
+
+  it('matches a list if any element matches, and an empty list never', () => {
+    expect(test(['claude-3.*', 'gpt-4'], 'gpt-4')).toBe(true);
+    expect(test(['claude-3.*', 'gpt-4'], 'gpt-4o')).toBe(false);
+    expect(test([], 'gpt-4')).toBe(false);
+  });
+
+  it('anchors at both ends (fullmatch): "gpt-4" does not match gpt-4o', () => {
+    expect(test('gpt-4', 'gpt-4o')).toBe(false);
+    expect(test('gpt-4', 'my-gpt-4')).toBe(false);
+  });
+
+  it('treats the pattern as a regex: "gpt.4" matches gpt-4', () => {
+    expect(test('gpt.4', 'gpt-4')).toBe(true);
+  });
+
+  it('honours Python inline flags: "(?i)gpt-4" matches GPT-4', () => {
+    expect(test('(?i)gpt-4', 'GPT-4')).toBe(true);
+  });
+
+  it('never matches a non-empty model with an empty pattern', () => {
+    expect(test('', 'gpt-4')).toBe(false);
+  });
+
+  it('matches an invalid regex literally, because the exact comparison runs first', () => {
+    const c = compileCondition({ model: 'gpt-4(' });
+    expect(c.test('gpt-4(')).toBe(true);
+    expect(c.test('gpt-4')).toBe(false);
+    expect(c.problems).toEqual([expect.objectContaining({ pattern: 'gpt-4(', reason: 'invalid' })]);
+  });
+
+  it('matches a bare "*" only against the literal model "*" (it is not a glob)', () => {
+    expect(test('*', '*')).toBe(true);
+    expect(test('*', 'gpt-4')).toBe(false);
+  });
+
+  it('does not let "." match a newline (Python semantics)', () => {
+    expect(test('gpt.*', 'gpt-4\n')).toBe(false);
+    expect(test('gpt.*', 'gpt-4')).toBe(true);
+  });
+
+  it('reports which list element is invalid', () => {
+    const c = compileCondition({ model: ['ok.*', '(unclosed'] });
+    expect(c.problems).toEqual([expect.objectContaining({ index: 1, pattern: '(unclosed' })]);
+  });
+
+  it('keeps answering correctly after its memo table fills and is cleared', () => {
+    const c = compileCondition({ model: 'm-1.*' });
+    for (let i = 0; i < MEMO_LIMIT + 10; i++) expect(c.test(`m-${i}`)).toBe(String(i).startsWith('1'));
+    expect(c.test('m-1')).toBe(true);
+    expect(c.test('m-2')).toBe(false);
+  });
+});

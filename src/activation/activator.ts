@@ -1,0 +1,114 @@
+import type { Logger } from 'pino';
+import { compile } from '../compile/compile.js';
+import { PdpError } from '../errors.js';
+import type { Issue } from '../model/issue.js';
+import type { ValidationMode } from '../model/policy.js';
+import type { Snapshot } from '../model/snapshot.js';
+import type { PolicySource } from '../sources/source.js';
+import type { SnapshotHolder } from './holder.js';
+
+/** What one activation did. A failure never touches the active snapshot. */
+export type ActivationResult =
+  | { readonly ok: true; readonly snapshot: Snapshot; readonly isChanged: boolean; readonly issues: readonly Issue[] }
+  | { readonly ok: false; readonly error: PdpError; readonly issues: readonly Issue[] };
+
+/** The last failed activation, for status and diagnostics. */
+export interface ActivationFailure {
+  readonly at: Date;
+  readonly origin: string;
+  readonly message: string;
+  readonly issues: readonly Issue[];
+}
+
+export interface ActivatorOptions {
+  readonly source: PolicySource;
+  readonly holder: SnapshotHolder;
+  readonly mode: ValidationMode;
+  readonly log: Logger;
+  /** Called after every attempt (metrics, Watch). */
+  readonly onResult?: (result: ActivationResult, durationMs: number) => void;
+}
+
+/**
+ * The single writer: load, compile, swap. At most one activation runs at a time; triggers that
+ * arrive meanwhile coalesce into one more run. A bundle with issues is never served: the previous
+ * snapshot keeps serving and the failure is logged and recorded.
+ */
+export class Activator {
+  readonly #opts: ActivatorOptions;
+  readonly #log: Logger;
+  #running: Promise<ActivationResult> | undefined;
+  #queued: Promise<ActivationResult> | undefined;
+  #lastFailure: ActivationFailure | undefined;
+
+  constructor(opts: ActivatorOptions) {
+    this.#opts = opts;
+    this.#log = opts.log.child({ component: 'activator' });
+  }
+
+  /** The last failed activation since the last success, if any. */
+  get lastFailure(): ActivationFailure | undefined {
+    return this.#lastFailure;
+  }
+
+  /** Runs an activation, or joins the one queued behind the running one. */
+  activate(): Promise<ActivationResult> {
+    if (this.#running === undefined) {
+      this.#running = this.#run().finally(() => {
+        this.#running = undefined;
+      });
+      return this.#running;
+    }
+    this.#queued ??= this.#running.then(() => {
+      this.#queued = undefined;
+      return this.activate();
+    });
+    return this.#queued;
+  }
+
+  async #run(): Promise<ActivationResult> {
+    const { source, holder, mode } = this.#opts;
+    const started = performance.now();
+    let result: ActivationResult;
+    try {
+      const compiled = compile(await source.load(), { mode });
+      if (!compiled.ok) {
+        const errors = compiled.issues.filter((i) => i.severity === 'error').length;
+        const error = new PdpError('BUNDLE_INVALID', `bundle ${source.origin} has ${errors} error(s); not activated`, {
+          issues: compiled.issues,
+        });
+        result = { ok: false, error, issues: compiled.issues };
+      } else {
+        const isChanged = compiled.snapshot.revision !== holder.current()?.revision;
+        if (isChanged) holder.swap(compiled.snapshot);
+        result = { ok: true, snapshot: holder.current() ?? compiled.snapshot, isChanged, issues: compiled.issues };
+      }
+    } catch (e) {
+      const error = PdpError.from(e);
+      result = { ok: false, error, issues: error.issues };
+    }
+    const durationMs = performance.now() - started;
+    this.#record(result, durationMs);
+    this.#opts.onResult?.(result, durationMs);
+    return result;
+  }
+
+  #record(result: ActivationResult, durationMs: number): void {
+    const origin = this.#opts.source.origin;
+    if (result.ok) {
+      this.#lastFailure = undefined;
+      const s = result.snapshot;
+      const fields = { revision: s.revision, origin, durationMs: Math.round(durationMs), warnings: result.issues.length };
+      if (result.isChanged) this.#log.info({ ...fields, policies: s.policies.size, attachments: s.attachments.size }, 'snapshot activated');
+      else this.#log.debug(fields, 'bundle unchanged; snapshot kept');
+      for (const issue of result.issues) this.#log.warn({ revision: s.revision, origin, issue }, issue.message);
+      return;
+    }
+    this.#lastFailure = { at: new Date(), origin, message: result.error.message, issues: result.issues };
+    const revision = this.#opts.holder.current()?.revision;
+    this.#log.error(
+      { revision, origin, err: result.error.cause ?? undefined, issues: result.issues },
+      `activation failed: ${result.error.message}${revision ? `; revision ${revision} keeps serving` : ''}`,
+    );
+  }
+}

@@ -1,0 +1,43 @@
+import { status, type ServerWritableStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { SnapshotHolder } from '../activation/holder.js';
+import { resolve } from '../engine/resolve.js';
+import { PdpError } from '../errors.js';
+import type { DecisionServiceServer } from '../gen/guardrail/pdp/v1/decision_service.js';
+import type { WatchEvent, WatchRequest } from '../gen/guardrail/pdp/v1/watch.js';
+import { toResolveRequest, toResolveResponse } from './convert.js';
+import { toStatus } from './status.js';
+
+export interface DecisionServiceOptions {
+  readonly holder: SnapshotHolder;
+  readonly log: Logger;
+}
+
+/**
+ * The DecisionService handlers. Each call reads `holder.current()` once, first, so one request
+ * never mixes two revisions; no snapshot yet means UNAVAILABLE.
+ */
+export function createDecisionService({ holder, log }: DecisionServiceOptions): DecisionServiceServer {
+  const serviceLog = log.child({ component: 'decision-service' });
+  return {
+    resolve(call, callback) {
+      const snapshot = holder.current();
+      try {
+        if (snapshot === undefined) throw notReady();
+        callback(null, toResolveResponse(resolve(snapshot, toResolveRequest(call.request))));
+      } catch (e) {
+        callback(toStatus(e, serviceLog));
+      }
+    },
+    executePipeline(_call, callback) {
+      callback({ code: status.UNIMPLEMENTED, details: 'ExecutePipeline is not available in this version of guardrail-pdp' });
+    },
+    watch(call: ServerWritableStream<WatchRequest, WatchEvent>) {
+      call.emit('error', { code: status.UNIMPLEMENTED, details: 'Watch is not available in this version of guardrail-pdp' });
+    },
+  };
+}
+
+function notReady(): PdpError {
+  return new PdpError('NOT_READY', 'no policy snapshot is active yet; retry once the sidecar reports SERVING');
+}

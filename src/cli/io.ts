@@ -1,0 +1,16 @@
+/** What a command may touch: arguments, environment, output streams. Passed in so tests can run commands in-process. */
+export interface CliIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+/** Exit codes shared by every command. */
+export const EXIT = Object.freeze({
+  OK: 0,
+  /** The bundle has errors (validation failed). */
+  INVALID: 1,
+  /** The bundle cannot be read or parsed, or the command line is wrong. */
+  UNREADABLE: 2,
+  USAGE: 2,
+});

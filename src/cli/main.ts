@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { EXIT, type CliIo } from './io.js';
+import { runResolve } from './resolve.js';
+import { runServe } from './serve.js';
+import { runValidate } from './validate.js';
+
+const USAGE = `usage: guardrail-pdp <command> [options]
+
+Commands:
+  serve     --bundle FILE [--mode strict|compat] [--listen ADDR] [--admin-listen ADDR]
+            Serve the decision API (gRPC) for a bundle. See 'guardrail-pdp serve --help'.
+  validate  FILE [--mode strict|compat]
+            Print every issue in a bundle. Exit 0 valid, 1 invalid, 2 unreadable or unparseable.
+  resolve   --bundle FILE [--mode strict|compat] (--context JSON | --contexts FILE.jsonl)
+            [--request-policy NAME]... [--key-policy NAME]... [--team-policy NAME]...
+            Answer Resolve offline; prints the ResolveResponse as JSON.
+  version   Print the version.
+`;
+
+/** Runs one command line; resolves to the exit code. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await runServe(args, io);
+      case 'validate':
+        return await runValidate(args, io);
+      case 'resolve':
+        return await runResolve(args, io);
+      case 'version':
+      case '--version':
+        io.stdout.write(`${version()}\n`);
+        return EXIT.OK;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout.write(USAGE);
+        return command === undefined ? EXIT.USAGE : EXIT.OK;
+      default:
+        io.stderr.write(`unknown command '${command}'\n${USAGE}`);
+        return EXIT.USAGE;
+    }
+  } catch (e) {
+    // parseArgs throws TypeErrors for unknown or malformed flags: a usage error, not a crash.
+    if (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`${e.message}\n${USAGE}`);
+      return EXIT.USAGE;
+    }
+    throw e;
+  }
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+process.exitCode = await run(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr });

@@ -1,0 +1,51 @@
+import { credentials } from '@grpc/grpc-js';
+import { pino } from 'pino';
+import { createApp, type App } from '../../src/app.js';
+import { DecisionServiceClient } from '../../src/gen/guardrail/pdp/v1/decision_service.js';
+import type { ResolveRequest, ResolveResponse } from '../../src/gen/guardrail/pdp/v1/resolve.js';
+import type { ValidationMode } from '../../src/model/policy.js';
+import type { ListenAddress } from '../../src/server/listen-address.js';
+
+export interface Started {
+  readonly app: App;
+  readonly grpcAddress: string;
+  readonly adminAddress: string;
+  readonly client: DecisionServiceClient;
+  stop(): Promise<void>;
+}
+
+/** Starts the real app on 127.0.0.1:0 (admin too) and connects a real gRPC client. */
+export async function startApp(
+  bundle: string,
+  opts: { mode?: ValidationMode; listen?: ListenAddress } = {},
+): Promise<Started> {
+  const app = createApp(
+    {
+      bundle,
+      mode: opts.mode ?? 'strict',
+      listen: opts.listen ?? { kind: 'tcp', host: '127.0.0.1', port: 0 },
+      adminListen: { host: '127.0.0.1', port: 0 },
+      logLevel: 'silent',
+      shutdownGraceMs: 1000,
+    },
+    { log: pino({ level: 'silent' }) },
+  );
+  const { grpcAddress, adminAddress } = await app.start();
+  const client = new DecisionServiceClient(grpcAddress, credentials.createInsecure());
+  return {
+    app,
+    grpcAddress,
+    adminAddress,
+    client,
+    async stop() {
+      client.close();
+      await app.stop();
+    },
+  };
+}
+
+/** Calls Resolve and resolves to the response (rejects with the ServiceError). */
+export function callResolve(client: DecisionServiceClient, request: Partial<ResolveRequest>): Promise<ResolveResponse> {
+  const full: ResolveRequest = { context: undefined, requestPolicies: [], keyPolicies: [], teamPolicies: [], ...request };
+  return new Promise((resolve, reject) => client.resolve(full, (err, res) => (err ? reject(err) : resolve(res))));
+}

@@ -4,6 +4,29 @@ import type { SourcePosition } from './issue.js';
 export type DocPath = readonly (string | number)[];
 
 /**
+ * A mapping key as the source wrote it: what the plain `data` cannot show.
+ * More than one position means a duplicate key, of which PyYAML (and `data`) keep the last value.
+ */
+export interface SourceKey {
+  /** The key as it appears in `data` (non-string keys are stringified: `123`, `true`, ``). */
+  readonly name: string;
+  /** False when the source reads the key as a number, boolean, null, date or collection, not a string. */
+  readonly isString: boolean;
+  /** The key as written, e.g. `on` or `123`. */
+  readonly source: string;
+  /** Every occurrence of the key in this mapping, in document order. */
+  readonly positions: readonly SourcePosition[];
+}
+
+/** A key given more than once in one mapping. */
+export interface DuplicateKey {
+  /** The path of the key: its mapping's path plus the key's name. */
+  readonly path: DocPath;
+  /** Every occurrence, in document order. */
+  readonly positions: readonly SourcePosition[];
+}
+
+/**
  * What a source yields: the parsed document, where it came from, and a content hash.
  * Not trusted yet: `compile` validates it.
  */
@@ -16,4 +39,11 @@ export interface Bundle {
   readonly data: unknown;
   /** Where a node of `data` is in the source, when the source knows (YAML and JSON do). */
   readonly locate: (path: DocPath) => SourcePosition | undefined;
+  /**
+   * The keys of the mapping at `path`, in document order (first occurrence), as the source wrote them.
+   * Undefined when the source cannot tell (it has no document, e.g. a db) or there is no mapping there.
+   */
+  readonly keysAt: (path: DocPath) => readonly SourceKey[] | undefined;
+  /** Every key given more than once in one mapping, anywhere in the document; empty when none or the source cannot tell. */
+  readonly duplicateKeys: readonly DuplicateKey[];
 }

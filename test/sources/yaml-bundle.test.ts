@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PdpError } from '../../src/errors.js';
-import { createYamlBundleSource, duplicateKeysOf, parseBundleText, sourceKeysAt } from '../../src/sources/yaml-bundle.js';
+import { createYamlBundleSource, parseBundleText } from '../../src/sources/yaml-bundle.js';
 
 let dir: string;
 beforeEach(() => {
@@ -195,15 +195,15 @@ describe('locate', () => {
   });
 });
 
-describe('sourceKeysAt', () => {
+describe('keysAt', () => {
   it('lists keys in document order, including integer-like keys', () => {
     const bundle = parseBundleText('policies:\n  b: {}\n  "10": {}\n  a: {}\n', 'x.yaml');
-    expect(sourceKeysAt(bundle, ['policies'])?.map((k) => k.name)).toEqual(['b', '10', 'a']);
+    expect(bundle.keysAt(['policies'])?.map((k) => k.name)).toEqual(['b', '10', 'a']);
   });
 
   it('gives every position of a duplicate key', () => {
     const bundle = parseBundleText('policies:\n  a: {}\n  b: {}\n  a: {}\n', 'x.yaml');
-    const a = sourceKeysAt(bundle, ['policies'])?.find((k) => k.name === 'a');
+    const a = bundle.keysAt(['policies'])?.find((k) => k.name === 'a');
     expect(a?.positions).toEqual([
       { line: 2, column: 3 },
       { line: 4, column: 3 },
@@ -212,7 +212,7 @@ describe('sourceKeysAt', () => {
 
   it('flags keys YAML reads as numbers, booleans or null', () => {
     const bundle = parseBundleText('123: {}\non: {}\n"quoted": {}\n~: {}\n', 'x.yaml');
-    expect(sourceKeysAt(bundle, [])?.map((k) => [k.name, k.isString, k.source])).toEqual([
+    expect(bundle.keysAt([])?.map((k) => [k.name, k.isString, k.source])).toEqual([
       ['123', false, '123'],
       ['true', false, 'on'],
       ['quoted', true, 'quoted'],
@@ -220,27 +220,22 @@ describe('sourceKeysAt', () => {
     ]);
   });
 
-  it('is undefined for a path that is not a mapping or a bundle from elsewhere', () => {
+  it('is undefined for a path that is not a mapping', () => {
     const bundle = parseBundleText('a: [1]\n', 'x.yaml');
-    expect(sourceKeysAt(bundle, ['a'])).toBeUndefined();
-    expect(sourceKeysAt({ ...bundle }, [])).toBeUndefined();
+    expect(bundle.keysAt(['a'])).toBeUndefined();
   });
 });
 
-describe('duplicateKeysOf', () => {
+describe('duplicateKeys', () => {
   it('lists every duplicate key with its path and every occurrence, anywhere in the document', () => {
     const bundle = parseBundleText('a: 1\nb:\n  - {x: 1, x: 2, x: 3}\na: 2\n', 'x.yaml');
-    expect(duplicateKeysOf(bundle)).toEqual([
+    expect(bundle.duplicateKeys).toEqual([
       { path: ['a'], positions: [{ line: 1, column: 1 }, { line: 4, column: 1 }] },
       { path: ['b', 0, 'x'], positions: [{ line: 3, column: 6 }, { line: 3, column: 12 }, { line: 3, column: 18 }] },
     ]);
   });
 
   it('finds duplicate keys in JSON too', () => {
-    expect(duplicateKeysOf(parseBundleText('{"policies": {"p": {}, "p": {}}}', 'x.json')).map((d) => d.path)).toEqual([['policies', 'p']]);
-  });
-
-  it('is empty for a bundle that did not come from this source', () => {
-    expect(duplicateKeysOf({ ...parseBundleText('a: 1\na: 2\n', 'x.yaml') })).toEqual([]);
+    expect(parseBundleText('{"policies": {"p": {}, "p": {}}}', 'x.json').duplicateKeys.map((d) => d.path)).toEqual([['policies', 'p']]);
   });
 });

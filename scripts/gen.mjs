@@ -7,8 +7,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const buf = join('node_modules', '.bin', 'buf');
-const run = (args) => execFileSync(buf, args, { stdio: 'inherit' });
+// buf comes from npm at a pinned version rather than from devDependencies: its optional
+// per-platform packages are not all served by every registry mirror, and a lockfile that lacks
+// them makes `npm ci` fail everywhere.
+const BUF = '@bufbuild/buf@1.75.0';
+const run = (args) => execFileSync('npm', ['exec', '--yes', `--package=${BUF}`, '--', 'buf', ...args], { stdio: 'inherit' });
 
 rmSync('src/gen', { recursive: true, force: true });
 run(['lint', 'proto']);

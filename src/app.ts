@@ -70,8 +70,11 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
       return { grpcAddress, adminAddress };
     },
     async stop() {
+      const appLog = log.child({ component: 'app' });
+      appLog.info({ graceMs: config.shutdownGraceMs }, 'shutting down: health NOT_SERVING, draining calls');
       if (started) await grpc.stop(config.shutdownGraceMs);
       await admin.stop().catch(() => undefined);
+      appLog.info('stopped');
     },
   };
 }

@@ -177,7 +177,10 @@ describe('guardrail-pdp serve', () => {
     const res = await callResolve(client, { context: { teamAlias: 'health-team', model: 'gpt-4', tags: [] } });
     client.close();
     expect(res.appliedPolicies).toContain('healthcare-compliance');
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+    expect(output).toContain('"msg":"stopped"');
   });
 });

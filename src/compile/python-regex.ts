@@ -1,4 +1,4 @@
-import { translatePythonPattern } from './python-regex-parse.js';
+import { translatePythonPattern } from './python-regex-translate.js';
 
 /** A Python `re` pattern compiled for fullmatch, or why it could not be (see {@link compilePythonFullmatch}). */
 export type PythonPattern =

@@ -10,15 +10,23 @@ import type { ListenAddress } from './server/listen-address.js';
 import type { PolicySource } from './sources/source.js';
 import { createYamlBundleSource } from './sources/yaml-bundle.js';
 
+/** Where policies come from: a bundle file (YAML/JSON) or a SQLite db. */
+export interface SourceConfig {
+  readonly kind: 'bundle' | 'db';
+  readonly path: string;
+}
+
 /** Everything `serve` needs, parsed and validated once by cli/config.ts. */
 export interface AppConfig {
-  readonly bundle: string;
+  readonly source: SourceConfig;
   readonly mode: ValidationMode;
   readonly listen: ListenAddress;
   readonly adminListen: { readonly host: string; readonly port: number };
   readonly logLevel: LevelWithSilent;
   /** How long in-flight calls get on stop before they are cancelled. */
   readonly shutdownGraceMs: number;
+  /** Quiet period after a source change before re-activating (coalesces bursts of writes). */
+  readonly debounceMs: number;
 }
 
 /** Replaceable parts, for tests. */
@@ -39,7 +47,7 @@ export interface App {
 /** The composition root: wires source -> activator -> holder -> servers. No process-wide state. */
 export function createApp(config: AppConfig, overrides: AppOverrides = {}): App {
   const log = overrides.log ?? createLogger(config.logLevel);
-  const source = overrides.source ?? createYamlBundleSource({ path: config.bundle });
+  const source = overrides.source ?? createSource(config);
   const holder = new SnapshotHolder();
   const metrics = createMetrics();
   const activator = new Activator({
@@ -62,7 +70,7 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
     holder,
     activator,
     async start() {
-      const result = await activator.activate();
+      const result = await activator.start();
       if (!result.ok) throw result.error;
       const grpcAddress = await grpc.start();
       started = true;
@@ -73,8 +81,18 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
       const appLog = log.child({ component: 'app' });
       appLog.info({ graceMs: config.shutdownGraceMs }, 'shutting down: health NOT_SERVING, draining calls');
       if (started) await grpc.stop(config.shutdownGraceMs);
+      await activator.stop();
       await admin.stop().catch(() => undefined);
       appLog.info('stopped');
     },
   };
+}
+
+function createSource(config: AppConfig): PolicySource {
+  switch (config.source.kind) {
+    case 'bundle':
+      return createYamlBundleSource({ path: config.source.path, debounceMs: config.debounceMs });
+    case 'db':
+      throw new Error('the SQLite db source is not wired yet');
+  }
 }

@@ -20,6 +20,14 @@ export interface ActivationFailure {
   readonly issues: readonly Issue[];
 }
 
+/**
+ * What Watch subscribers hear: a new snapshot was swapped in, or an attempt failed (the serving
+ * snapshot, if any, is unchanged). An attempt that finds the same revision produces no event.
+ */
+export type ActivationEvent =
+  | { readonly kind: 'activated'; readonly at: Date; readonly snapshot: Snapshot; readonly issues: readonly Issue[] }
+  | { readonly kind: 'failed'; readonly at: Date; readonly failure: ActivationFailure; readonly serving: Snapshot | undefined };
+
 export interface ActivatorOptions {
   readonly source: PolicySource;
   readonly holder: SnapshotHolder;
@@ -40,6 +48,8 @@ export class Activator {
   #running: Promise<ActivationResult> | undefined;
   #queued: Promise<ActivationResult> | undefined;
   #lastFailure: ActivationFailure | undefined;
+  readonly #listeners = new Set<(event: ActivationEvent) => void>();
+  #stopWatching: (() => Promise<void>) | undefined;
 
   constructor(opts: ActivatorOptions) {
     this.#opts = opts;
@@ -49,6 +59,33 @@ export class Activator {
   /** The last failed activation since the last success, if any. */
   get lastFailure(): ActivationFailure | undefined {
     return this.#lastFailure;
+  }
+
+  /** Subscribes to activation events; returns the unsubscribe function. */
+  subscribe(listener: (event: ActivationEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Activates once, then (if the source can) re-activates on every change the source reports.
+   * Resolves to the first result; a failed first activation starts no watching.
+   */
+  async start(): Promise<ActivationResult> {
+    const first = await this.activate();
+    const { source } = this.#opts;
+    if (first.ok && source.watch !== undefined && this.#stopWatching === undefined)
+      this.#stopWatching = source.watch(() => void this.activate());
+    return first;
+  }
+
+  /** Stops watching the source and waits for a running activation to finish. */
+  async stop(): Promise<void> {
+    const stop = this.#stopWatching;
+    this.#stopWatching = undefined;
+    await stop?.();
+    await this.#queued?.catch(() => undefined);
+    await this.#running?.catch(() => undefined);
   }
 
   /** Runs an activation, or joins the one queued behind the running one. */
@@ -90,7 +127,26 @@ export class Activator {
     const durationMs = performance.now() - started;
     this.#record(result, durationMs);
     this.#opts.onResult?.(result, durationMs);
+    this.#publish(result);
     return result;
+  }
+
+  #publish(result: ActivationResult): void {
+    let event: ActivationEvent;
+    if (result.ok) {
+      if (!result.isChanged) return;
+      event = { kind: 'activated', at: new Date(), snapshot: result.snapshot, issues: result.issues };
+    } else {
+      const failure = this.#lastFailure as ActivationFailure;
+      event = { kind: 'failed', at: failure.at, failure, serving: this.#opts.holder.current() };
+    }
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (e) {
+        this.#log.error({ err: e }, 'activation listener failed');
+      }
+    }
   }
 
   #record(result: ActivationResult, durationMs: number): void {

@@ -11,11 +11,13 @@ export const DEFAULTS = Object.freeze({
   mode: 'strict' as ValidationMode,
   logLevel: 'info' as LevelWithSilent,
   shutdownGraceMs: 10_000,
+  debounceMs: 250,
 });
 
 /** Options of `serve`, each a flag and a PDP_* variable; flags win. */
 export const SERVE_OPTIONS = Object.freeze([
-  { flag: 'bundle', env: 'PDP_BUNDLE', help: 'Bundle file (YAML or JSON: guardrails, policies, policy_attachments). Required.' },
+  { flag: 'bundle', env: 'PDP_BUNDLE', help: 'Bundle file (YAML or JSON: guardrails, policies, policy_attachments), watched for changes. Give this or --db.' },
+  { flag: 'db', env: 'PDP_DB', help: "SQLite db with LiteLLM's policy tables (see 'compile'), reloaded when replaced. Give this or --bundle." },
   { flag: 'mode', env: 'PDP_MODE', help: `strict (reject LiteLLM validation errors) or compat (load what LiteLLM would). Default ${DEFAULTS.mode}.` },
   { flag: 'listen', env: 'PDP_LISTEN', help: `Decision API address: host:port, [v6]:port or unix:///path. Default ${DEFAULTS.listen}.` },
   { flag: 'admin-listen', env: 'PDP_ADMIN_LISTEN', help: `Admin HTTP (/metrics, /healthz, /readyz) host:port. Default ${DEFAULTS.adminListen}.` },
@@ -53,7 +55,8 @@ export function loadServeConfig(flags: Raw, env: Readonly<Record<string, string 
       return fallback;
     }
   };
-  if (raw.bundle === undefined) problems.push('--bundle (or PDP_BUNDLE) is required: the bundle file to serve');
+  if ((raw.bundle === undefined) === (raw.db === undefined))
+    problems.push('give exactly one of --bundle (PDP_BUNDLE) or --db (PDP_DB): where the policies come from');
   const mode = parseMode(raw.mode, problems);
   const listen = attempt(() => parseListenAddress(raw.listen ?? DEFAULTS.listen, '--listen'), undefined);
   const admin = attempt(() => parseListenAddress(raw['admin-listen'] ?? DEFAULTS.adminListen, '--admin-listen'), undefined);
@@ -64,11 +67,12 @@ export function loadServeConfig(flags: Raw, env: Readonly<Record<string, string 
   if (problems.length > 0 || listen === undefined || admin === undefined || admin.kind !== 'tcp')
     throw new PdpError('INVALID_CONFIG', `invalid configuration:\n  ${problems.join('\n  ')}`);
   return {
-    bundle: raw.bundle as string,
+    source: raw.db !== undefined ? { kind: 'db', path: raw.db } : { kind: 'bundle', path: raw.bundle as string },
     mode,
     listen,
     adminListen: { host: admin.host, port: admin.port },
     logLevel: logLevel as LevelWithSilent,
     shutdownGraceMs: DEFAULTS.shutdownGraceMs,
+    debounceMs: DEFAULTS.debounceMs,
   };
 }

@@ -15,6 +15,8 @@ export interface YamlBundleSourceOptions {
   readonly path: string;
   /** Larger files are rejected with BUNDLE_INVALID. Default 16 MiB. */
   readonly maxBundleBytes?: number;
+  /** Quiet period after a change in the directory before `watch` reports it. */
+  readonly debounceMs?: number;
 }
 
 /**

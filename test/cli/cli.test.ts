@@ -137,7 +137,7 @@ describe('guardrail-pdp serve', () => {
   it('reports every bad option at once and exits 2', async () => {
     const r = await cli('serve', '--listen', 'nowhere', '--admin-listen', 'unix:///tmp/x.sock', '--mode', 'loose');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--bundle (or PDP_BUNDLE) is required');
+    expect(r.stderr).toContain('give exactly one of --bundle (PDP_BUNDLE) or --db (PDP_DB)');
     expect(r.stderr).toContain("--listen: 'nowhere' is not a listen address");
     expect(r.stderr).toContain('--admin-listen: must be host:port');
     expect(r.stderr).toContain("--mode: 'loose' is not a mode");

@@ -1,6 +1,6 @@
 import { credentials } from '@grpc/grpc-js';
 import { pino } from 'pino';
-import { createApp, type App } from '../../src/app.js';
+import { createApp, type App, type SourceConfig } from '../../src/app.js';
 import { DecisionServiceClient } from '../../src/gen/guardrail/pdp/v1/decision_service.js';
 import type { ResolveRequest, ResolveResponse } from '../../src/gen/guardrail/pdp/v1/resolve.js';
 import type { ValidationMode } from '../../src/model/policy.js';
@@ -17,11 +17,12 @@ export interface Started {
 /** Starts the real app on 127.0.0.1:0 (admin too) and connects a real gRPC client. */
 export async function startApp(
   bundle: string,
-  opts: { mode?: ValidationMode; listen?: ListenAddress } = {},
+  opts: { mode?: ValidationMode; listen?: ListenAddress; source?: SourceConfig } = {},
 ): Promise<Started> {
   const app = createApp(
     {
-      bundle,
+      source: opts.source ?? { kind: 'bundle', path: bundle },
+      debounceMs: 50,
       mode: opts.mode ?? 'strict',
       listen: opts.listen ?? { kind: 'tcp', host: '127.0.0.1', port: 0 },
       adminListen: { host: '127.0.0.1', port: 0 },

@@ -73,13 +73,25 @@ export function issue_SeverityToJSON(object: Issue_Severity): string {
 /** WatchEvent reports the current snapshot or one activation attempt. */
 export interface WatchEvent {
   kind: WatchEvent_Kind;
-  /** The serving revision (for ACTIVATION_FAILED: the one that keeps serving). */
+  /** The serving revision (for ACTIVATION_FAILED: the one that keeps serving; empty if none). */
   revision: string;
+  /** Where the policies come from (bundle file or db path). */
   origin: string;
-  loadedAt: Date | undefined;
+  /** When the serving snapshot was loaded. */
+  loadedAt:
+    | Date
+    | undefined;
+  /** Counts of the serving snapshot. */
   policyCount: number;
   attachmentCount: number;
+  /** ACTIVATED: warnings of the new snapshot. ACTIVATION_FAILED: every issue of the rejected input. */
   issues: Issue[];
+  /** When this event happened (for the first event: when the current snapshot was activated). */
+  occurredAt:
+    | Date
+    | undefined;
+  /** ACTIVATION_FAILED: why, e.g. "bundle /etc/pdp/bundle.yaml has 2 error(s); not activated". */
+  message: string;
 }
 
 export enum WatchEvent_Kind {
@@ -360,7 +372,17 @@ export const Issue: MessageFns<Issue> = {
 };
 
 function createBaseWatchEvent(): WatchEvent {
-  return { kind: 0, revision: "", origin: "", loadedAt: undefined, policyCount: 0, attachmentCount: 0, issues: [] };
+  return {
+    kind: 0,
+    revision: "",
+    origin: "",
+    loadedAt: undefined,
+    policyCount: 0,
+    attachmentCount: 0,
+    issues: [],
+    occurredAt: undefined,
+    message: "",
+  };
 }
 
 export const WatchEvent: MessageFns<WatchEvent> = {
@@ -385,6 +407,12 @@ export const WatchEvent: MessageFns<WatchEvent> = {
     }
     for (const v of message.issues) {
       Issue.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.occurredAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.occurredAt), writer.uint32(66).fork()).join();
+    }
+    if (message.message !== "") {
+      writer.uint32(74).string(message.message);
     }
     return writer;
   },
@@ -458,6 +486,22 @@ export const WatchEvent: MessageFns<WatchEvent> = {
             message.issues.push(Issue.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.occurredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -493,6 +537,12 @@ export const WatchEvent: MessageFns<WatchEvent> = {
       issues: globalThis.Array.isArray(object?.issues)
         ? object.issues.map((e: any) => Issue.fromJSON(e))
         : [],
+      occurredAt: isSet(object.occurredAt)
+        ? fromJsonTimestamp(object.occurredAt)
+        : isSet(object.occurred_at)
+        ? fromJsonTimestamp(object.occurred_at)
+        : undefined,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
     };
   },
 
@@ -519,6 +569,12 @@ export const WatchEvent: MessageFns<WatchEvent> = {
     if (message.issues?.length) {
       obj.issues = message.issues.map((e) => Issue.toJSON(e));
     }
+    if (message.occurredAt !== undefined) {
+      obj.occurredAt = message.occurredAt.toISOString();
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
     return obj;
   },
 
@@ -534,6 +590,8 @@ export const WatchEvent: MessageFns<WatchEvent> = {
     message.policyCount = object.policyCount ?? 0;
     message.attachmentCount = object.attachmentCount ?? 0;
     message.issues = object.issues?.map((e) => Issue.fromPartial(e)) || [];
+    message.occurredAt = object.occurredAt ?? undefined;
+    message.message = object.message ?? "";
     return message;
   },
 };

@@ -9,6 +9,7 @@ import { issueAt } from './issues.js';
 import { parseBundle } from './parse.js';
 import { compilePolicies } from './policies.js';
 import { validateBundle } from './validate.js';
+import { createVersionOverlay } from './versions.js';
 
 export interface CompileOptions {
   readonly mode: ValidationMode;
@@ -42,15 +43,19 @@ export function compile(bundle: Bundle, options: CompileOptions): CompileResult 
   if (issues.some((i) => i.severity === 'error')) return { ok: false, issues: Object.freeze(issues) };
 
   const specs = new Map(parsed.policies.map((p) => [p.name, p] as const));
+  const policies = compilePolicies(specs, conditions);
+  const versions = new Map(parsed.versions.map((v) => [v.id, v] as const));
   const warnings = Object.freeze(issues);
   const snapshot: Snapshot = Object.freeze({
     revision: revisionOf(bundle.hash, options.mode),
     origin: bundle.origin,
     loadedAt: (options.now ?? (() => new Date()))(),
     mode: options.mode,
-    policies: compilePolicies(specs, conditions),
+    policies,
     attachments: createAttachmentIndex(parsed.attachments),
     guardrails: new Map(parsed.guardrails.map((g) => [g.name, g] as const)),
+    versions,
+    withVersions: createVersionOverlay(policies, specs, conditions, versions),
     warnings,
   });
   return { ok: true, snapshot, issues: warnings };

@@ -17,8 +17,7 @@ const POLICY_KEY_ALIASES: Readonly<Record<string, string>> = {
  * condition, inherit, description and pipeline. Undefined (after reporting `invalid_syntax`)
  * when it would raise; keys it ignores are `unknown_key` warnings. Frozen.
  */
-export function parsePolicy(ctx: ParseContext, name: string, raw: unknown): PolicySpec | undefined {
-  const base = ['policies', name];
+export function parsePolicy(ctx: ParseContext, name: string, raw: unknown, base: DocPath = ['policies', name]): PolicySpec | undefined {
   let failed = false;
   const bad = (cause: string, path: DocPath, atKey = false): void => {
     ctx.error('invalid_syntax', `Invalid policy '${name}': ${cause}`, path, atKey);

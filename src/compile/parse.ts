@@ -1,11 +1,12 @@
 import type { Bundle } from '../model/bundle.js';
 import { compareIssues, type Issue } from '../model/issue.js';
-import type { AttachmentSpec, GuardrailSpec, PolicySpec } from '../model/policy.js';
+import type { AttachmentSpec, GuardrailSpec, PolicySpec, PolicyVersionSpec } from '../model/policy.js';
 import { formatPath } from './issues.js';
 import { parseAttachment } from './parse-attachment.js';
 import { describe, didYouMean, isMapping, ParseContext, type Mapping } from './parse-context.js';
 import { parseGuardrail } from './parse-guardrail.js';
 import { parsePolicy } from './parse-policy.js';
+import { parseVersions } from './parse-versions.js';
 
 /** The three sections LiteLLM reads, parsed field by field (LITELLM_SEMANTICS.md §1, §3, §8). Frozen. */
 export interface ParsedBundle {
@@ -13,6 +14,8 @@ export interface ParsedBundle {
   /** Document order. Policies that fail LiteLLM's parser are left out (and reported). */
   readonly policies: readonly PolicySpec[];
   readonly attachments: readonly AttachmentSpec[];
+  /** Draft and published versions (db sources only); broken ones are left out with a warning. */
+  readonly versions: readonly PolicyVersionSpec[];
 }
 
 /**
@@ -31,6 +34,7 @@ export function parseBundle(bundle: Bundle): { parsed: ParsedBundle; issues: Iss
       guardrails: parseGuardrails(ctx, data.guardrails),
       policies: parsePolicies(ctx, data.policies),
       attachments: parseAttachments(ctx, data.policy_attachments),
+      versions: parseVersions(ctx, data.policy_versions),
     });
   } else if (data !== null && data !== undefined) {
     ctx.error('invalid_bundle', `the bundle must be a mapping (guardrails:, policies:, policy_attachments:), got ${describe(data)}`, []);
@@ -38,8 +42,13 @@ export function parseBundle(bundle: Bundle): { parsed: ParsedBundle; issues: Iss
   return { parsed, issues: ctx.issues.sort(compareIssues) };
 }
 
-const EMPTY: ParsedBundle = Object.freeze({ guardrails: Object.freeze([]), policies: Object.freeze([]), attachments: Object.freeze([]) });
-const SECTIONS = ['guardrails', 'policies', 'policy_attachments'];
+const EMPTY: ParsedBundle = Object.freeze({
+  guardrails: Object.freeze([]),
+  policies: Object.freeze([]),
+  attachments: Object.freeze([]),
+  versions: Object.freeze([]),
+});
+const SECTIONS = ['guardrails', 'policies', 'policy_attachments', 'policy_versions'];
 
 /** PyYAML silently keeps the last of duplicate keys: report those in the sections we read. */
 function reportDuplicateKeys(ctx: ParseContext): void {

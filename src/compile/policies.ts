@@ -23,7 +23,7 @@ export function inheritanceChain(name: string, specs: ReadonlyMap<string, Policy
 }
 
 /**
- * Compiles every policy: its chain, its own condition, and its guardrails per model (§4 applying
+ * Compiles every policy (or only the names in `only`): its chain, its own condition, and its guardrails per model (§4 applying
  * the chain: a member whose condition fails contributes neither adds nor removes; descendants still
  * apply; within a member, remove beats add). Chains with no model-dependent condition are resolved
  * once here; the others are memoized per model string.
@@ -31,9 +31,11 @@ export function inheritanceChain(name: string, specs: ReadonlyMap<string, Policy
 export function compilePolicies(
   specs: ReadonlyMap<string, PolicySpec>,
   conditions: ReadonlyMap<string, CompiledCondition>,
+  only?: Iterable<string>,
 ): Map<string, CompiledPolicy> {
   const out = new Map<string, CompiledPolicy>();
-  for (const spec of specs.values()) {
+  const selected = only === undefined ? specs.values() : [...only].map((n) => specs.get(n) as PolicySpec);
+  for (const spec of selected) {
     const chain = Object.freeze(inheritanceChain(spec.name, specs));
     const members = chain.map((n) => ({ spec: specs.get(n) as PolicySpec, condition: conditions.get(n) }));
     const resolve = (model: string | undefined): readonly string[] => {

@@ -77,5 +77,18 @@ export interface GuardrailSpec {
   readonly params: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * A draft or published version of a policy (from a db source, LITELLM_SEMANTICS.md §9). Never live:
+ * `policy_<id>` in a request's policies swaps it in for the same-named policy, for that request.
+ */
+export interface PolicyVersionSpec {
+  /** policy_id. */
+  readonly id: string;
+  readonly status: 'draft' | 'published';
+  readonly versionNumber: number;
+  /** The version's content; `spec.name` is the policy name it replaces. */
+  readonly spec: PolicySpec;
+}
+
 /** The validation mode: strict rejects LiteLLM's validation errors; compat loads what LiteLLM's db sync would. */
 export type ValidationMode = 'strict' | 'compat';

@@ -1,6 +1,6 @@
 import type { RequestContext } from './decision.js';
 import type { Issue } from './issue.js';
-import type { AttachmentSpec, GuardrailSpec, PolicySpec, ValidationMode } from './policy.js';
+import type { AttachmentSpec, GuardrailSpec, PolicySpec, PolicyVersionSpec, ValidationMode } from './policy.js';
 
 /** A policy compiled for the hot path. */
 export interface CompiledPolicy {
@@ -44,6 +44,13 @@ export interface Snapshot {
   readonly policies: ReadonlyMap<string, CompiledPolicy>;
   readonly attachments: AttachmentIndex;
   readonly guardrails: ReadonlyMap<string, GuardrailSpec>;
+  /** Draft and published versions by policy_id (db sources); empty for bundle files. */
+  readonly versions: ReadonlyMap<string, PolicyVersionSpec>;
+  /**
+   * The policies with these versions in place of their same-named policies (later ids win), as
+   * LiteLLM's per-request merged registry (§9): descendants inherit from the version. Memoized.
+   */
+  readonly withVersions: (versionIds: readonly string[]) => ReadonlyMap<string, CompiledPolicy>;
   /** Non-blocking issues found while compiling (e.g. unknown keys). */
   readonly warnings: readonly Issue[];
 }

@@ -20,7 +20,7 @@ function policyNames(yaml: string): string[] {
 
 describe('parseBundle: the top level', () => {
   it('parses an empty bundle to nothing, without issues', () => {
-    expect(parse('')).toEqual({ parsed: { guardrails: [], policies: [], attachments: [] }, issues: [] });
+    expect(parse('')).toEqual({ parsed: { guardrails: [], policies: [], attachments: [], versions: [] }, issues: [] });
   });
 
   it('rejects a top level that is not a mapping', () => {

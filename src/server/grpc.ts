@@ -8,6 +8,7 @@ import { PdpHealth } from './health.js';
 import { toGrpcTarget, type ListenAddress } from './listen-address.js';
 import { createDecisionService } from './pdp-service.js';
 import { addReflectionService } from './reflection.js';
+import { WatchStreams, type ActivationEvents } from './watch.js';
 
 /** Services this server exposes, as listed by reflection. */
 export const SERVICE_NAMES = Object.freeze([
@@ -24,6 +25,8 @@ export interface PdpServerOptions {
   readonly holder: SnapshotHolder;
   readonly log: Logger;
   readonly listen: ListenAddress;
+  /** Activation events for Watch (the Activator). */
+  readonly events: ActivationEvents;
 }
 
 /**
@@ -36,6 +39,7 @@ export class PdpServer {
   readonly #server = new Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES });
   readonly #health = new PdpHealth();
   #offSwap: (() => void) | undefined;
+  #watchStreams: WatchStreams | undefined;
 
   constructor(opts: PdpServerOptions) {
     this.#opts = opts;
@@ -44,8 +48,12 @@ export class PdpServer {
 
   /** Binds and serves; returns the bound address (`host:port` with the real port, or `unix:///path`). */
   async start(): Promise<string> {
-    const { holder, listen } = this.#opts;
-    this.#server.addService(DecisionServiceService, createDecisionService({ holder, log: this.#opts.log }));
+    const { holder, listen, events } = this.#opts;
+    this.#watchStreams = new WatchStreams(events);
+    this.#server.addService(
+      DecisionServiceService,
+      createDecisionService({ holder, log: this.#opts.log, watchStreams: this.#watchStreams }),
+    );
     this.#health.addToServer(this.#server);
     addReflectionService(this.#server, SERVICE_NAMES);
     this.#health.setServing(holder.current() !== undefined);
@@ -56,6 +64,7 @@ export class PdpServer {
     const port = await new Promise<number>((resolve, reject) =>
       this.#server.bindAsync(target, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     ).catch((e: unknown) => {
+      this.#watchStreams?.close();
       throw new PdpError('INVALID_CONFIG', `cannot listen on ${target}: ${(e as Error).message}`, { cause: e });
     });
     const address = listen.kind === 'unix' ? target : toGrpcTarget({ ...listen, port });
@@ -63,10 +72,20 @@ export class PdpServer {
     return address;
   }
 
-  /** Health goes NOT_SERVING, in-flight calls get `graceMs` to finish, then the rest are cancelled. */
+  /** How many Watch streams are open (for tests and diagnostics). */
+  get openWatchStreams(): number {
+    return this.#watchStreams?.size ?? 0;
+  }
+
+  /**
+   * Health goes NOT_SERVING, open Watch streams end (status OK), in-flight calls get `graceMs` to
+   * finish, then the rest are cancelled.
+   */
   async stop(graceMs: number): Promise<void> {
     this.#health.setServing(false);
     this.#offSwap?.();
+    // Watch streams never finish on their own; end them so tryShutdown can complete.
+    this.#watchStreams?.close();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.#server.forceShutdown();

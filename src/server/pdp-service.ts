@@ -1,23 +1,25 @@
-import { status, type ServerWritableStream } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SnapshotHolder } from '../activation/holder.js';
 import { resolve } from '../engine/resolve.js';
 import { PdpError } from '../errors.js';
 import type { DecisionServiceServer } from '../gen/guardrail/pdp/v1/decision_service.js';
-import type { WatchEvent, WatchRequest } from '../gen/guardrail/pdp/v1/watch.js';
 import { toResolveRequest, toResolveResponse } from './convert.js';
 import { toStatus } from './status.js';
+import type { WatchStreams } from './watch.js';
 
 export interface DecisionServiceOptions {
   readonly holder: SnapshotHolder;
   readonly log: Logger;
+  /** Where Watch calls are registered; it delivers activation events and ends them on shutdown. */
+  readonly watchStreams: WatchStreams;
 }
 
 /**
  * The DecisionService handlers. Each call reads `holder.current()` once, first, so one request
  * never mixes two revisions; no snapshot yet means UNAVAILABLE.
  */
-export function createDecisionService({ holder, log }: DecisionServiceOptions): DecisionServiceServer {
+export function createDecisionService({ holder, log, watchStreams }: DecisionServiceOptions): DecisionServiceServer {
   const serviceLog = log.child({ component: 'decision-service' });
   return {
     resolve(call, callback) {
@@ -32,8 +34,8 @@ export function createDecisionService({ holder, log }: DecisionServiceOptions): 
     executePipeline(_call, callback) {
       callback({ code: status.UNIMPLEMENTED, details: 'ExecutePipeline is not available in this version of guardrail-pdp' });
     },
-    watch(call: ServerWritableStream<WatchRequest, WatchEvent>) {
-      call.emit('error', { code: status.UNIMPLEMENTED, details: 'Watch is not available in this version of guardrail-pdp' });
+    watch(call) {
+      watchStreams.open(call, holder.current());
     },
   };
 }

@@ -4,6 +4,8 @@ import { PdpError } from '../errors.js';
 import type { Bundle } from '../model/bundle.js';
 import type { Issue } from '../model/issue.js';
 import type { PolicySource } from './source.js';
+import { watchFile } from './watch.js';
+import { parseJsonDocument } from './json-document.js';
 import { parseYamlDocument, type YamlProblem } from './yaml-document.js';
 
 /** Default limit on a bundle file's size: 16 MiB. */
@@ -17,17 +19,54 @@ export interface YamlBundleSourceOptions {
   readonly maxBundleBytes?: number;
   /** Quiet period after a change in the directory before `watch` reports it. */
   readonly debounceMs?: number;
+  /** Called when watching the directory fails (the source then may not see changes). */
+  readonly onWatchError?: (err: Error) => void;
 }
 
 /**
  * A policy source reading one YAML or JSON file. `load()` reads it whole, hashes the bytes and
- * parses them as PyYAML (which LiteLLM uses) would.
+ * parses them as PyYAML (which LiteLLM uses) would; bytes with the hash of the last bundle it
+ * built give that same (frozen) Bundle back without parsing again.
+ *
+ * `watch` watches the file's directory (see `watchFile`) and reports a change only when what is
+ * there differs from what the last `load()` found: other bytes, or another read error. So a busy
+ * directory, a rewrite with the same bytes or a second event for the same deletion costs a read
+ * and a hash, not an activation.
  */
 export function createYamlBundleSource(options: YamlBundleSourceOptions): PolicySource {
+  const { path } = options;
   const maxBytes = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+  let last: Bundle | undefined;
+  // What the last load() found (see `fingerprint`), to tell whether the file changed since.
+  let lastFound: string | undefined;
+
+  const load = async (): Promise<Bundle> => {
+    const read = await readOnce(path, maxBytes);
+    lastFound = fingerprint(read);
+    if (!read.ok) throw read.error;
+    if (last?.hash !== read.hash) last = bundleFromBytes(read.bytes, read.hash, path);
+    return last;
+  };
+  const isUnchanged = async (): Promise<boolean> => fingerprint(await readOnce(path, maxBytes)) === lastFound;
+
   return {
-    origin: options.path,
-    load: async () => bundleFromBytes(await readBundleFile(options.path, maxBytes), options.path),
+    origin: path,
+    load,
+    watch(onChange) {
+      let isStopped = false;
+      const report = (): void => {
+        if (!isStopped) onChange();
+      };
+      const check = (): void => {
+        isUnchanged().then((same) => same || report(), report);
+      };
+      // onReady too: the file may have changed between the first load and the watcher starting.
+      const stop = watchFile(path, { debounceMs: options.debounceMs, onError: options.onWatchError, onReady: check }, check);
+      return () => {
+        isStopped = true;
+        return stop();
+      };
+    },
   };
 }
 
@@ -36,7 +75,8 @@ export function createYamlBundleSource(options: YamlBundleSourceOptions): Policy
  * Throws PdpError BUNDLE_INVALID with one `unparseable` issue per YAML error.
  */
 export function parseBundleText(text: string, origin: string): Bundle {
-  return bundleFromBytes(Buffer.from(text, 'utf8'), origin);
+  const bytes = Buffer.from(text, 'utf8');
+  return bundleFromBytes(bytes, hashOf(bytes), origin);
 }
 
 async function readBundleFile(path: string, maxBytes: number): Promise<Uint8Array> {
@@ -69,18 +109,43 @@ function tooLarge(path: string, size: number, maxBytes: number): PdpError {
   });
 }
 
-function bundleFromBytes(bytes: Uint8Array, origin: string): Bundle {
-  const hash = createHash('sha256').update(bytes).digest('hex');
+/** One read of the bundle file: its bytes and their hash, or the PdpError saying why not. */
+type FileRead = { ok: true; bytes: Uint8Array; hash: string } | { ok: false; error: unknown };
+
+async function readOnce(path: string, maxBytes: number): Promise<FileRead> {
+  try {
+    const bytes = await readBundleFile(path, maxBytes);
+    return { ok: true, bytes, hash: hashOf(bytes) };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+/** Equal for equal bytes, and for the same read error (e.g. a deletion seen twice). */
+function fingerprint(read: FileRead): string {
+  return read.ok ? `bytes ${read.hash}` : `error ${(read.error as Error).message}`;
+}
+
+function hashOf(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function bundleFromBytes(bytes: Uint8Array, hash: string, origin: string): Bundle {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw unparseable(origin, [{ message: 'the file is not valid UTF-8', line: 0, column: 0 }]);
   }
+  const document = parseJsonDocument(text) ?? yamlDocument(text, origin);
+  const { data, locate, keysAt, duplicateKeys } = document;
+  return Object.freeze({ origin, hash, data, locate, keysAt, duplicateKeys });
+}
+
+function yamlDocument(text: string, origin: string) {
   const parsed = parseYamlDocument(text);
   if (!parsed.ok) throw unparseable(origin, parsed.problems);
-  const { data, locate, keysAt, duplicateKeys } = parsed.document;
-  return Object.freeze({ origin, hash, data, locate, keysAt, duplicateKeys });
+  return parsed.document;
 }
 
 function unparseable(origin: string, problems: readonly YamlProblem[]): PdpError {

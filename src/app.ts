@@ -8,6 +8,7 @@ import type { ValidationMode } from './model/policy.js';
 import { PdpServer } from './server/grpc.js';
 import type { ListenAddress } from './server/listen-address.js';
 import type { PolicySource } from './sources/source.js';
+import { createSqliteDbSource } from './sources/sqlite-db.js';
 import { createYamlBundleSource } from './sources/yaml-bundle.js';
 
 /** Where policies come from: a bundle file (YAML/JSON) or a SQLite db. */
@@ -38,6 +39,8 @@ export interface AppOverrides {
 export interface App {
   readonly holder: SnapshotHolder;
   readonly activator: Activator;
+  /** The gRPC decision API server. */
+  readonly server: PdpServer;
   /** Activates the bundle (throws its PdpError if it cannot), then serves. Returns the bound addresses. */
   start(): Promise<{ readonly grpcAddress: string; readonly adminAddress: string }>;
   /** Health NOT_SERVING, drains calls for the grace period, closes listeners. */
@@ -47,7 +50,7 @@ export interface App {
 /** The composition root: wires source -> activator -> holder -> servers. No process-wide state. */
 export function createApp(config: AppConfig, overrides: AppOverrides = {}): App {
   const log = overrides.log ?? createLogger(config.logLevel);
-  const source = overrides.source ?? createSource(config);
+  const source = overrides.source ?? createSource(config, log);
   const holder = new SnapshotHolder();
   const metrics = createMetrics();
   const activator = new Activator({
@@ -57,7 +60,7 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
     log,
     onResult: (result, ms) => metrics.observeActivation(result, ms),
   });
-  const grpc = new PdpServer({ holder, log, listen: config.listen });
+  const grpc = new PdpServer({ holder, log, listen: config.listen, events: activator });
   const admin = new AdminServer({
     ...config.adminListen,
     registry: metrics.registry,
@@ -69,6 +72,7 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
   return {
     holder,
     activator,
+    server: grpc,
     async start() {
       const result = await activator.start();
       if (!result.ok) throw result.error;
@@ -88,11 +92,22 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
   };
 }
 
-function createSource(config: AppConfig): PolicySource {
+function createSource(config: AppConfig, log: Logger): PolicySource {
+  const { path } = config.source;
   switch (config.source.kind) {
     case 'bundle':
-      return createYamlBundleSource({ path: config.source.path, debounceMs: config.debounceMs });
+      return createYamlBundleSource({
+        path,
+        debounceMs: config.debounceMs,
+        onWatchError: (err) =>
+          log.child({ component: 'source' }).error({ err, origin: path }, `watching ${path} failed; changes may go unnoticed until restart`),
+      });
     case 'db':
-      throw new Error('the SQLite db source is not wired yet');
+      return createSqliteDbSource({
+        path,
+        debounceMs: config.debounceMs,
+        onWatchError: (err) =>
+          log.child({ component: 'source' }).error({ err, origin: path }, `watching ${path} failed; changes may go unnoticed until restart`),
+      });
   }
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { runCompile } from './compile.js';
 import { EXIT, type CliIo } from './io.js';
 import { runResolve } from './resolve.js';
 import { runServe } from './serve.js';
@@ -8,11 +9,13 @@ import { runValidate } from './validate.js';
 const USAGE = `usage: guardrail-pdp <command> [options]
 
 Commands:
-  serve     --bundle FILE [--mode strict|compat] [--listen ADDR] [--admin-listen ADDR]
-            Serve the decision API (gRPC) for a bundle. See 'guardrail-pdp serve --help'.
+  serve     (--bundle FILE | --db FILE.db) [--mode strict|compat] [--listen ADDR] [--admin-listen ADDR]
+            Serve the decision API (gRPC) for a bundle or db. See 'guardrail-pdp serve --help'.
   validate  FILE [--mode strict|compat]
             Print every issue in a bundle. Exit 0 valid, 1 invalid, 2 unreadable or unparseable.
-  resolve   --bundle FILE [--mode strict|compat] (--context JSON | --contexts FILE.jsonl)
+  compile   FILE -o FILE.db [--mode strict|compat]
+            Write a bundle as a SQLite db for 'serve --db'. Exit 0 written, 1 invalid, 2 unreadable.
+  resolve   (--bundle FILE | --db FILE.db) [--mode strict|compat] (--context JSON | --contexts FILE.jsonl)
             [--request-policy NAME]... [--key-policy NAME]... [--team-policy NAME]...
             Answer Resolve offline; prints the ResolveResponse as JSON.
   version   Print the version.
@@ -27,6 +30,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         return await runServe(args, io);
       case 'validate':
         return await runValidate(args, io);
+      case 'compile':
+        return await runCompile(args, io);
       case 'resolve':
         return await runResolve(args, io);
       case 'version':

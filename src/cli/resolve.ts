@@ -6,25 +6,28 @@ import { PdpError } from '../errors.js';
 import type { ResolveRequest as PbResolveRequest } from '../gen/guardrail/pdp/v1/resolve.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { isContextJson, resolveRequestFromJson, toResolveRequest, toResolveResponseJson } from '../server/convert.js';
+import { createSqliteDbSource } from '../sources/sqlite-db.js';
 import { createYamlBundleSource } from '../sources/yaml-bundle.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
 import { countIssues, formatIssue } from './report.js';
 
 const USAGE =
-  'usage: guardrail-pdp resolve --bundle FILE [--mode strict|compat] (--context JSON | --contexts FILE.jsonl)\n' +
+  'usage: guardrail-pdp resolve (--bundle FILE | --db FILE.db) [--mode strict|compat] (--context JSON | --contexts FILE.jsonl)\n' +
   '         [--request-policy NAME]... [--key-policy NAME]... [--team-policy NAME]...\n';
 
 /**
- * `resolve`: answers Resolve offline and prints the ResolveResponse as proto3 JSON (what grpcurl
- * prints): one pretty object for `--context`, one line per input line for `--contexts`. A JSONL
- * line is a RequestContext or a whole ResolveRequest; the policy flags are added to every request.
+ * `resolve`: answers Resolve offline for a bundle file or a db and prints the ResolveResponse as
+ * proto3 JSON (what grpcurl prints): one pretty object for `--context`, one line per input line for
+ * `--contexts`. A JSONL line is a RequestContext or a whole ResolveRequest; the policy flags are
+ * added to every request.
  */
 export async function runResolve(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: {
       bundle: { type: 'string' },
+      db: { type: 'string' },
       mode: { type: 'string' },
       context: { type: 'string' },
       contexts: { type: 'string' },
@@ -36,7 +39,7 @@ export async function runResolve(args: string[], io: CliIo): Promise<number> {
   });
   const problems: string[] = [];
   const mode = parseMode(values.mode, problems);
-  if (values.bundle === undefined) problems.push('--bundle is required');
+  if ((values.bundle === undefined) === (values.db === undefined)) problems.push('give exactly one of --bundle or --db');
   if ((values.context === undefined) === (values.contexts === undefined)) problems.push('give exactly one of --context or --contexts');
   if (positionals.length > 0) problems.push(`unexpected argument '${positionals[0]}'`);
   let requests: Located[] = [];
@@ -57,10 +60,12 @@ export async function runResolve(args: string[], io: CliIo): Promise<number> {
 
   let snapshot: Snapshot;
   try {
-    const result = compile(await createYamlBundleSource({ path: values.bundle as string }).load(), { mode });
+    const source =
+      values.db !== undefined ? createSqliteDbSource({ path: values.db }) : createYamlBundleSource({ path: values.bundle as string });
+    const result = compile(await source.load(), { mode });
     if (!result.ok) {
       for (const issue of result.issues) io.stderr.write(`${formatIssue(issue)}\n`);
-      io.stderr.write(`${values.bundle}: invalid (${countIssues(result.issues)}; mode ${mode})\n`);
+      io.stderr.write(`${source.origin}: invalid (${countIssues(result.issues)}; mode ${mode})\n`);
       return EXIT.INVALID;
     }
     snapshot = result.snapshot;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PdpError } from '../../src/errors.js';
 import { createYamlBundleSource, parseBundleText } from '../../src/sources/yaml-bundle.js';
+import { describeSourceContract } from './source-contract.js';
 
 let dir: string;
 beforeEach(() => {
@@ -238,4 +239,18 @@ describe('duplicateKeys', () => {
   it('finds duplicate keys in JSON too', () => {
     expect(parseBundleText('{"policies": {"p": {}, "p": {}}}', 'x.json').duplicateKeys.map((d) => d.path)).toEqual([['policies', 'p']]);
   });
+});
+
+const CONTRACT_TEXT = {
+  initial: 'policies:\n  alpha: {}\n',
+  changed: 'policies:\n  beta: {}\n',
+  bad: 'policies:\n  alpha: [unclosed\n',
+};
+describeSourceContract('createYamlBundleSource', {
+  async write(dir, variant) {
+    const file = path.join(dir, 'bundle.yaml');
+    fs.writeFileSync(file, CONTRACT_TEXT[variant]);
+    return file;
+  },
+  create: (file) => createYamlBundleSource({ path: file, debounceMs: 20 }),
 });

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { compile } from '../compile/compile.js';
+import { compile, revisionOf } from '../compile/compile.js';
 import { PdpError } from '../errors.js';
 import type { Issue } from '../model/issue.js';
 import type { ValidationMode } from '../model/policy.js';
@@ -108,7 +108,12 @@ export class Activator {
     const started = performance.now();
     let result: ActivationResult;
     try {
-      const compiled = compile(await source.load(), { mode });
+      const bundle = await source.load();
+      const serving = holder.current();
+      // Same content and mode means the same snapshot: skip compiling (seconds for big bundles).
+      if (serving !== undefined && revisionOf(bundle.hash, mode) === serving.revision)
+        return this.#finish({ ok: true, snapshot: serving, isChanged: false, issues: serving.warnings }, started);
+      const compiled = compile(bundle, { mode });
       if (!compiled.ok) {
         const errors = compiled.issues.filter((i) => i.severity === 'error').length;
         const error = new PdpError('BUNDLE_INVALID', `bundle ${source.origin} has ${errors} error(s); not activated`, {
@@ -124,6 +129,10 @@ export class Activator {
       const error = PdpError.from(e);
       result = { ok: false, error, issues: error.issues };
     }
+    return this.#finish(result, started);
+  }
+
+  #finish(result: ActivationResult, started: number): ActivationResult {
     const durationMs = performance.now() - started;
     this.#record(result, durationMs);
     this.#opts.onResult?.(result, durationMs);

@@ -33,7 +33,7 @@ export interface DuplicateKey {
 export interface Bundle {
   /** Where it came from: a file path (or db path). */
   readonly origin: string;
-  /** sha256 of the raw bytes, hex. Equal hashes mean equal bundles. */
+  /** sha256, hex, of the content (a file's bytes; a db's rows as canonical JSON). Equal hashes mean equal bundles. */
   readonly hash: string;
   /** The parsed document (`guardrails:`, `policies:`, `policy_attachments:`), plain JS values. */
   readonly data: unknown;

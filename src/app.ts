@@ -94,20 +94,16 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
 
 function createSource(config: AppConfig, log: Logger): PolicySource {
   const { path } = config.source;
+  const options = {
+    path,
+    debounceMs: config.debounceMs,
+    onWatchError: (err: Error) =>
+      log.child({ component: 'source' }).error({ err, origin: path }, `watching ${path} failed; changes may go unnoticed until restart`),
+  };
   switch (config.source.kind) {
     case 'bundle':
-      return createYamlBundleSource({
-        path,
-        debounceMs: config.debounceMs,
-        onWatchError: (err) =>
-          log.child({ component: 'source' }).error({ err, origin: path }, `watching ${path} failed; changes may go unnoticed until restart`),
-      });
+      return createYamlBundleSource(options);
     case 'db':
-      return createSqliteDbSource({
-        path,
-        debounceMs: config.debounceMs,
-        onWatchError: (err) =>
-          log.child({ component: 'source' }).error({ err, origin: path }, `watching ${path} failed; changes may go unnoticed until restart`),
-      });
+      return createSqliteDbSource(options);
   }
 }

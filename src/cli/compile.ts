@@ -1,13 +1,11 @@
 import { parseArgs } from 'node:util';
-import { compile } from '../compile/compile.js';
 import { parseBundle } from '../compile/parse.js';
-import { PdpError } from '../errors.js';
-import type { Bundle } from '../model/bundle.js';
 import { writeSqliteDb } from '../sources/sqlite-writer.js';
 import { createYamlBundleSource } from '../sources/yaml-bundle.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
-import { countIssues, formatIssue } from './report.js';
+import { loadAndCompile } from './load.js';
+import { countIssues } from './report.js';
 
 const USAGE = 'usage: guardrail-pdp compile BUNDLE -o FILE.db [--mode strict|compat]\n';
 
@@ -36,21 +34,9 @@ export async function runCompile(args: string[], io: CliIo): Promise<number> {
   const path = positionals[0] as string;
   const output = values.output as string;
 
-  let bundle: Bundle;
-  try {
-    bundle = await createYamlBundleSource({ path }).load();
-  } catch (e) {
-    const err = PdpError.from(e);
-    for (const issue of err.issues) io.stdout.write(`${formatIssue(issue)}\n`);
-    io.stderr.write(`${err.message}\n`);
-    return EXIT.UNREADABLE;
-  }
-  const result = compile(bundle, { mode });
-  for (const issue of result.issues) io.stdout.write(`${formatIssue(issue)}\n`);
-  if (!result.ok) {
-    io.stdout.write(`${path}: invalid (${countIssues(result.issues)}; mode ${mode}); ${output} not written\n`);
-    return EXIT.INVALID;
-  }
+  const loaded = await loadAndCompile(createYamlBundleSource({ path }), mode, io.stdout, io.stderr, `; ${output} not written`);
+  if (!loaded.ok) return loaded.exitCode;
+  const { bundle } = loaded;
 
   try {
     writeSqliteDb(output, parseBundle(bundle).parsed, { revision: bundle.hash, now });
@@ -58,10 +44,10 @@ export async function runCompile(args: string[], io: CliIo): Promise<number> {
     io.stderr.write(`cannot write db ${output}: ${(e as Error).message}\n`);
     return EXIT.UNREADABLE;
   }
-  const s = result.snapshot;
+  const s = loaded.snapshot;
   io.stdout.write(
     `${output}: written (${s.policies.size} policies, ${s.attachments.size} attachments, ${s.guardrails.size} guardrails; ` +
-      `${countIssues(result.issues)}; mode ${mode}); serve it with --db ${output}${mode === 'compat' ? ' --mode compat' : ''}\n`,
+      `${countIssues(loaded.issues)}; mode ${mode}); serve it with --db ${output}${mode === 'compat' ? ' --mode compat' : ''}\n`,
   );
   return EXIT.OK;
 }

@@ -1,16 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { compile } from '../compile/compile.js';
 import { resolve } from '../engine/resolve.js';
 import { PdpError } from '../errors.js';
 import type { ResolveRequest as PbResolveRequest } from '../gen/guardrail/pdp/v1/resolve.js';
-import type { Snapshot } from '../model/snapshot.js';
 import { isContextJson, resolveRequestFromJson, toResolveRequest, toResolveResponseJson } from '../server/convert.js';
 import { createSqliteDbSource } from '../sources/sqlite-db.js';
 import { createYamlBundleSource } from '../sources/yaml-bundle.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
-import { countIssues, formatIssue } from './report.js';
+import { loadAndCompile } from './load.js';
 
 const USAGE =
   'usage: guardrail-pdp resolve (--bundle FILE | --db FILE.db) [--mode strict|compat] (--context JSON | --contexts FILE.jsonl)\n' +
@@ -58,23 +56,12 @@ export async function runResolve(args: string[], io: CliIo): Promise<number> {
     return EXIT.USAGE;
   }
 
-  let snapshot: Snapshot;
-  try {
-    const source =
-      values.db !== undefined ? createSqliteDbSource({ path: values.db }) : createYamlBundleSource({ path: values.bundle as string });
-    const result = compile(await source.load(), { mode });
-    if (!result.ok) {
-      for (const issue of result.issues) io.stderr.write(`${formatIssue(issue)}\n`);
-      io.stderr.write(`${source.origin}: invalid (${countIssues(result.issues)}; mode ${mode})\n`);
-      return EXIT.INVALID;
-    }
-    snapshot = result.snapshot;
-  } catch (e) {
-    const err = PdpError.from(e);
-    for (const issue of err.issues) io.stderr.write(`${formatIssue(issue)}\n`);
-    io.stderr.write(`${err.message}\n`);
-    return EXIT.UNREADABLE;
-  }
+  const source =
+    values.db !== undefined ? createSqliteDbSource({ path: values.db }) : createYamlBundleSource({ path: values.bundle as string });
+  // The answers go to stdout, so the issues go to stderr.
+  const loaded = await loadAndCompile(source, mode, io.stderr, io.stderr);
+  if (!loaded.ok) return loaded.exitCode;
+  const { snapshot } = loaded;
 
   const outputs: string[] = [];
   for (const { pb, where } of requests) {

@@ -1,10 +1,9 @@
 import { parseArgs } from 'node:util';
-import { compile } from '../compile/compile.js';
-import { PdpError } from '../errors.js';
 import { createYamlBundleSource } from '../sources/yaml-bundle.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
-import { countIssues, formatIssue } from './report.js';
+import { loadAndCompile } from './load.js';
+import { countIssues } from './report.js';
 
 /**
  * `validate FILE [--mode strict|compat]`: prints every issue, then a summary.
@@ -20,25 +19,12 @@ export async function runValidate(args: string[], io: CliIo): Promise<number> {
     return EXIT.USAGE;
   }
   const path = positionals[0] as string;
-  let bundle;
-  try {
-    bundle = await createYamlBundleSource({ path }).load();
-  } catch (e) {
-    const err = PdpError.from(e);
-    for (const issue of err.issues) io.stdout.write(`${formatIssue(issue)}\n`);
-    io.stderr.write(`${err.message}\n`);
-    return EXIT.UNREADABLE;
-  }
-  const result = compile(bundle, { mode });
-  for (const issue of result.issues) io.stdout.write(`${formatIssue(issue)}\n`);
-  if (!result.ok) {
-    io.stdout.write(`${path}: invalid (${countIssues(result.issues)}; mode ${mode})\n`);
-    return EXIT.INVALID;
-  }
-  const s = result.snapshot;
+  const loaded = await loadAndCompile(createYamlBundleSource({ path }), mode, io.stdout, io.stderr);
+  if (!loaded.ok) return loaded.exitCode;
+  const s = loaded.snapshot;
   io.stdout.write(
     `${path}: valid (${s.policies.size} policies, ${s.attachments.size} attachments, ${s.guardrails.size} guardrails; ` +
-      `${countIssues(result.issues)}; mode ${mode}; revision ${s.revision})\n`,
+      `${countIssues(loaded.issues)}; mode ${mode}; revision ${s.revision})\n`,
   );
   return EXIT.OK;
 }

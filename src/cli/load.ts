@@ -1,0 +1,44 @@
+import { compile } from '../compile/compile.js';
+import { PdpError } from '../errors.js';
+import type { Bundle } from '../model/bundle.js';
+import type { Issue } from '../model/issue.js';
+import type { ValidationMode } from '../model/policy.js';
+import type { Snapshot } from '../model/snapshot.js';
+import type { PolicySource } from '../sources/source.js';
+import { EXIT } from './io.js';
+import { countIssues, formatIssue } from './report.js';
+
+/** A compiled source, or the exit code after the problem was printed. */
+export type Loaded =
+  | { readonly ok: true; readonly bundle: Bundle; readonly snapshot: Snapshot; readonly issues: readonly Issue[] }
+  | { readonly ok: false; readonly exitCode: number };
+
+/**
+ * Loads and compiles a source for a command, printing every issue (warnings too) to `out`.
+ * An unreadable or unparseable source exits 2 (its message on `err`); a bundle with errors exits 1
+ * after the summary line `<origin>: invalid (N errors, M warnings; mode M)<invalidNote>`.
+ */
+export async function loadAndCompile(
+  source: PolicySource,
+  mode: ValidationMode,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+  invalidNote = '',
+): Promise<Loaded> {
+  let bundle: Bundle;
+  try {
+    bundle = await source.load();
+  } catch (e) {
+    const error = PdpError.from(e);
+    for (const issue of error.issues) out.write(`${formatIssue(issue)}\n`);
+    err.write(`${error.message}\n`);
+    return { ok: false, exitCode: EXIT.UNREADABLE };
+  }
+  const result = compile(bundle, { mode });
+  for (const issue of result.issues) out.write(`${formatIssue(issue)}\n`);
+  if (!result.ok) {
+    out.write(`${source.origin}: invalid (${countIssues(result.issues)}; mode ${mode})${invalidNote}\n`);
+    return { ok: false, exitCode: EXIT.INVALID };
+  }
+  return { ok: true, bundle, snapshot: result.snapshot, issues: result.issues };
+}

@@ -1,29 +1,14 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { credentials } from '@grpc/grpc-js';
 import { DecisionServiceClient } from '../../src/gen/guardrail/pdp/v1/decision_service.js';
 import { callResolve } from '../helpers/app.js';
+import { cli as run, EXAMPLE, MAIN } from '../helpers/cli.js';
+
+const cli = (...args: string[]) => run(args);
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-// The built binary, exactly as `npx guardrail-pdp` runs it (`npm test` builds first).
-const MAIN = new URL('../../dist/cli/main.js', import.meta.url).pathname;
-const EXAMPLE = new URL('../../examples/bundle.yaml', import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, PDP_LOG_LEVEL: 'silent' } }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 function tempFile(name: string, text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'pdp-cli-')), name);

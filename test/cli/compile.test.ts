@@ -1,27 +1,9 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-
-// The built binary, as cli.test.ts runs it (`npm test` builds first).
-const MAIN = new URL('../../dist/cli/main.js', import.meta.url).pathname;
-const EXAMPLE = new URL('../../examples/bundle.yaml', import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, PDP_LOG_LEVEL: 'silent', ...env } }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+import { cli, EXAMPLE } from '../helpers/cli.js';
 
 let dir: string;
 beforeEach(() => {

@@ -8,7 +8,7 @@ import type { Issue } from '../model/issue.js';
 import type { PolicySource } from './source.js';
 import { FORMAT_NAME, FORMAT_VERSION, REQUIRED_COLUMNS } from './sqlite-schema.js';
 import { bundleDataFromRows, type DbRows, type Row } from './sqlite-rows.js';
-import { watchFile } from './watch.js';
+import { watchForChanges } from './watch.js';
 
 /** Options of `createSqliteDbSource`. */
 export interface SqliteDbSourceOptions {
@@ -49,26 +49,14 @@ export function createSqliteDbSource(options: SqliteDbSourceOptions): PolicySour
     return Object.freeze({ origin: path, hash, data, locate: () => undefined, keysAt: () => undefined, duplicateKeys: Object.freeze([]) });
   };
 
+  // A stat that fails rejects, and watchForChanges reports that as a change: load() says why.
+  const isChanged = async (): Promise<boolean> => signatureOf(await stat(path)) !== loaded;
+
   return {
     origin: path,
     load,
-    watch(onChange) {
-      let isStopped = false;
-      const check = (): void => {
-        stat(path).then(
-          (s) => {
-            if (!isStopped && signatureOf(s) !== loaded) onChange();
-          },
-          () => isStopped || onChange(), // gone or unreadable: let load() say why
-        );
-      };
-      // onReady too: the file may have changed between the first load and the watcher starting.
-      const stop = watchFile(path, { debounceMs: options.debounceMs, onError: options.onWatchError, onReady: check }, check);
-      return () => {
-        isStopped = true;
-        return stop();
-      };
-    },
+    watch: (onChange) =>
+      watchForChanges(path, { debounceMs: options.debounceMs, onError: options.onWatchError }, isChanged, onChange),
   };
 }
 

@@ -76,3 +76,29 @@ export function watchFile(path: string, options: WatchFileOptions, onChange: () 
     await watcher.close();
   };
 }
+
+/**
+ * A source's `watch`: on every directory event (and once when the watcher is ready, since the file
+ * may have changed between the first load and the watcher starting), asks `isChanged` whether the
+ * file differs from what the last load read, and calls `onChange` if so or if the check itself
+ * fails (a gone or unreadable file: the load will say why). Nothing is reported after stop.
+ */
+export function watchForChanges(
+  path: string,
+  options: Omit<WatchFileOptions, 'onReady'>,
+  isChanged: () => Promise<boolean>,
+  onChange: () => void,
+): () => Promise<void> {
+  let isStopped = false;
+  const report = (): void => {
+    if (!isStopped) onChange();
+  };
+  const check = (): void => {
+    isChanged().then((changed) => changed && report(), report);
+  };
+  const stop = watchFile(path, { ...options, onReady: check }, check);
+  return () => {
+    isStopped = true;
+    return stop();
+  };
+}

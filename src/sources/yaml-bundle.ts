@@ -4,7 +4,7 @@ import { PdpError } from '../errors.js';
 import type { Bundle } from '../model/bundle.js';
 import type { Issue } from '../model/issue.js';
 import type { PolicySource } from './source.js';
-import { watchFile } from './watch.js';
+import { watchForChanges } from './watch.js';
 import { parseJsonDocument } from './json-document.js';
 import { parseYamlDocument, type YamlProblem } from './yaml-document.js';
 
@@ -47,26 +47,13 @@ export function createYamlBundleSource(options: YamlBundleSourceOptions): Policy
     if (last?.hash !== read.hash) last = bundleFromBytes(read.bytes, read.hash, path);
     return last;
   };
-  const isUnchanged = async (): Promise<boolean> => fingerprint(await readOnce(path, maxBytes)) === lastFound;
+  const isChanged = async (): Promise<boolean> => fingerprint(await readOnce(path, maxBytes)) !== lastFound;
 
   return {
     origin: path,
     load,
-    watch(onChange) {
-      let isStopped = false;
-      const report = (): void => {
-        if (!isStopped) onChange();
-      };
-      const check = (): void => {
-        isUnchanged().then((same) => same || report(), report);
-      };
-      // onReady too: the file may have changed between the first load and the watcher starting.
-      const stop = watchFile(path, { debounceMs: options.debounceMs, onError: options.onWatchError, onReady: check }, check);
-      return () => {
-        isStopped = true;
-        return stop();
-      };
-    },
+    watch: (onChange) =>
+      watchForChanges(path, { debounceMs: options.debounceMs, onError: options.onWatchError }, isChanged, onChange),
   };
 }
 

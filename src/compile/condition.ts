@@ -1,6 +1,6 @@
 import type { ConditionSpec } from '../model/policy.js';
 import { memoByModel } from './memo.js';
-import { compilePythonFullmatch } from './python-regex.js';
+import { compilePythonFullmatch } from '../regex/python-regex.js';
 
 /** A problem with one condition pattern, for the caller to turn into a located issue. */
 export interface ConditionProblem {

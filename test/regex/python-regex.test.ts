@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compilePythonFullmatch } from '../../src/compile/python-regex.js';
+import { compilePythonFullmatch } from '../../src/regex/python-regex.js';
 
 interface Case {
   readonly pattern: string;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { compileGuardrails, type GuardrailEnv } from '../guardrails/index.js';
 import type { Bundle } from '../model/bundle.js';
 import { compareIssues, type Issue } from '../model/issue.js';
 import type { PolicySpec, ValidationMode } from '../model/policy.js';
@@ -13,6 +14,8 @@ import { createVersionOverlay } from './versions.js';
 
 export interface CompileOptions {
   readonly mode: ValidationMode;
+  /** What compiled guardrails use at run time (HTTP pool, observers); defaults apply when unset. */
+  readonly guardrailEnv?: GuardrailEnv;
   /** Clock for `loadedAt`; tests pass a fixed one. */
   readonly now?: () => Date;
 }
@@ -39,6 +42,10 @@ export function compile(bundle: Bundle, options: CompileOptions): CompileResult 
     for (const problem of condition.problems) issues.push(conditionIssue(bundle, policy.name, problem, options.mode));
   }
 
+  const guardrails = compileGuardrails(parsed.guardrails, options.guardrailEnv ?? {}, options.mode, (spec, severity, rule, message, path) =>
+    issues.push(issueAt(bundle, severity, rule, message, ['guardrails', spec.index, 'litellm_params', ...path])),
+  );
+
   issues.sort(compareIssues);
   if (issues.some((i) => i.severity === 'error')) return { ok: false, issues: Object.freeze(issues) };
 
@@ -53,7 +60,7 @@ export function compile(bundle: Bundle, options: CompileOptions): CompileResult 
     mode: options.mode,
     policies,
     attachments: createAttachmentIndex(parsed.attachments),
-    guardrails: new Map(parsed.guardrails.map((g) => [g.name, g] as const)),
+    guardrails,
     versions,
     withVersions: createVersionOverlay(policies, specs, conditions, versions),
     warnings,

@@ -35,6 +35,7 @@ export function parseGuardrail(ctx: ParseContext, entry: unknown, i: number): Gu
     return bad(message, [...path, 'litellm_params', 'mode']);
   }
   return Object.freeze({
+    index: i,
     name,
     kind,
     mode: typeof mode === 'string' ? mode : isStringList(mode) ? Object.freeze([...mode]) : undefined,

@@ -17,7 +17,9 @@ export type IssueRule =
   | 'invalid_condition' // a condition regex Python rejects (matches only literally) or we cannot run
   | 'unknown_policy' // an attachment names a policy that is not defined
   | 'unknown_key' // a key LiteLLM ignores (usually a typo)
-  | 'duplicate_guardrail'; // two guardrails share a guardrail_name
+  | 'duplicate_guardrail' // two guardrails share a guardrail_name
+  | 'invalid_guardrail_config' // a guardrail's litellm_params are unusable for its kind
+  | 'unsafe_regex'; // a regex that can backtrack catastrophically (exponential or polynomial time)
 
 /**
  * One problem found in a bundle, with where it is. `line`/`column` are 1-based, 0 when unknown.

@@ -68,6 +68,8 @@ export interface AttachmentSpec {
 
 /** A guardrail definition (`guardrails:` entry): its name, kind and settings. */
 export interface GuardrailSpec {
+  /** Position in `guardrails:`, 0-based (issues point at it). */
+  readonly index: number;
   readonly name: string;
   /** litellm_params.guardrail, e.g. "presidio", "litellm_content_filter". */
   readonly kind: string;

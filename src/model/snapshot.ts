@@ -1,6 +1,7 @@
 import type { RequestContext } from './decision.js';
+import type { CompiledGuardrail } from './guardrail.js';
 import type { Issue } from './issue.js';
-import type { AttachmentSpec, GuardrailSpec, PolicySpec, PolicyVersionSpec, ValidationMode } from './policy.js';
+import type { AttachmentSpec, PolicySpec, PolicyVersionSpec, ValidationMode } from './policy.js';
 
 /** A policy compiled for the hot path. */
 export interface CompiledPolicy {
@@ -43,7 +44,8 @@ export interface Snapshot {
   readonly mode: ValidationMode;
   readonly policies: ReadonlyMap<string, CompiledPolicy>;
   readonly attachments: AttachmentIndex;
-  readonly guardrails: ReadonlyMap<string, GuardrailSpec>;
+  /** By guardrail_name, compiled at activation (a bad guardrail config is an activation issue). */
+  readonly guardrails: ReadonlyMap<string, CompiledGuardrail>;
   /** Draft and published versions by policy_id (db sources); empty for bundle files. */
   readonly versions: ReadonlyMap<string, PolicyVersionSpec>;
   /**

@@ -441,7 +441,7 @@ describe('parseBundle: guardrails', () => {
   it('parses a guardrail definition', () => {
     const { parsed, issues } = parse('guardrails:\n  - guardrail_name: pii\n    litellm_params: {guardrail: presidio, mode: pre_call, language: en}\n');
     expect(issues).toEqual([]);
-    expect(parsed.guardrails).toEqual([{ name: 'pii', kind: 'presidio', mode: 'pre_call', params: { guardrail: 'presidio', mode: 'pre_call', language: 'en' } }]);
+    expect(parsed.guardrails).toEqual([{ index: 0, name: 'pii', kind: 'presidio', mode: 'pre_call', params: { guardrail: 'presidio', mode: 'pre_call', language: 'en' } }]);
   });
 
   it('keeps a list mode and drops a tag-based mode object', () => {

@@ -1,4 +1,5 @@
 import type { Logger, LevelWithSilent } from 'pino';
+import { Agent } from 'undici';
 import { Activator } from './activation/activator.js';
 import { SnapshotHolder } from './activation/holder.js';
 import { createLogger } from './logger.js';
@@ -53,10 +54,13 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
   const source = overrides.source ?? createSource(config, log);
   const holder = new SnapshotHolder();
   const metrics = createMetrics();
+  // One keep-alive pool for every HTTP guardrail, across snapshots; closed on stop.
+  const httpPool = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000 });
   const activator = new Activator({
     source,
     holder,
     mode: config.mode,
+    guardrailEnv: { dispatcher: httpPool },
     log,
     onResult: (result, ms) => metrics.observeActivation(result, ms),
   });
@@ -86,6 +90,7 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
       appLog.info({ graceMs: config.shutdownGraceMs }, 'shutting down: health NOT_SERVING, draining calls');
       if (started) await grpc.stop(config.shutdownGraceMs);
       await activator.stop();
+      await httpPool.close().catch(() => undefined);
       await admin.stop().catch(() => undefined);
       appLog.info('stopped');
     },

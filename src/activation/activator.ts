@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { compile, revisionOf } from '../compile/compile.js';
+import type { GuardrailEnv } from '../guardrails/index.js';
 import { PdpError } from '../errors.js';
 import type { Issue } from '../model/issue.js';
 import type { ValidationMode } from '../model/policy.js';
@@ -32,6 +33,8 @@ export interface ActivatorOptions {
   readonly source: PolicySource;
   readonly holder: SnapshotHolder;
   readonly mode: ValidationMode;
+  /** Passed to compile: what guardrails use at run time (the app's HTTP pool, observers). */
+  readonly guardrailEnv?: GuardrailEnv;
   readonly log: Logger;
   /** Called after every attempt (metrics, Watch). */
   readonly onResult?: (result: ActivationResult, durationMs: number) => void;
@@ -113,7 +116,7 @@ export class Activator {
       // Same content and mode means the same snapshot: skip compiling (seconds for big bundles).
       if (serving !== undefined && revisionOf(bundle.hash, mode) === serving.revision)
         return this.#finish({ ok: true, snapshot: serving, isChanged: false, issues: serving.warnings }, started);
-      const compiled = compile(bundle, { mode });
+      const compiled = compile(bundle, { mode, guardrailEnv: this.#opts.guardrailEnv });
       if (!compiled.ok) {
         const errors = compiled.issues.filter((i) => i.severity === 'error').length;
         const error = new PdpError('BUNDLE_INVALID', `bundle ${source.origin} has ${errors} error(s); not activated`, {

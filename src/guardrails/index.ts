@@ -3,6 +3,7 @@ import type { DocPath } from '../model/bundle.js';
 import type { CompiledGuardrail, GuardrailCheck } from '../model/guardrail.js';
 import type { Severity } from '../model/issue.js';
 import type { GuardrailSpec, ValidationMode } from '../model/policy.js';
+import { genericGuardrailApi } from './generic-api.js';
 
 /** What guardrails may use at run time, supplied by the app (tests and the CLI pass their own). */
 export interface GuardrailEnv {
@@ -46,7 +47,7 @@ export interface GuardrailKind {
 /** The executable kinds, by `litellm_params.guardrail`. Every other kind is known by name only. */
 export const GUARDRAIL_KINDS: ReadonlyMap<string, GuardrailKind> = new Map<string, GuardrailKind>(
   [
-    // One line per kind, e.g. contentFilter,
+    genericGuardrailApi,
   ].map((k: GuardrailKind) => [k.kind, k] as const),
 );
 

@@ -1,5 +1,6 @@
 import { compile } from '../compile/compile.js';
 import { PdpError } from '../errors.js';
+import type { GuardrailEnv } from '../guardrails/index.js';
 import type { Bundle } from '../model/bundle.js';
 import type { Issue } from '../model/issue.js';
 import type { ValidationMode } from '../model/policy.js';
@@ -17,6 +18,8 @@ export type Loaded =
  * Loads and compiles a source for a command, printing every issue (warnings too) to `out`.
  * An unreadable or unparseable source exits 2 (its message on `err`); a bundle with errors exits 1
  * after the summary line `<origin>: invalid (N errors, M warnings; mode M)<invalidNote>`.
+ * `guardrailEnv` is what compiled guardrails use at run time (a command that runs checks passes
+ * its own HTTP pool, and closes it); unset, defaults apply.
  */
 export async function loadAndCompile(
   source: PolicySource,
@@ -24,6 +27,7 @@ export async function loadAndCompile(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
   invalidNote = '',
+  guardrailEnv?: GuardrailEnv,
 ): Promise<Loaded> {
   let bundle: Bundle;
   try {
@@ -34,7 +38,7 @@ export async function loadAndCompile(
     err.write(`${error.message}\n`);
     return { ok: false, exitCode: EXIT.UNREADABLE };
   }
-  const result = compile(bundle, { mode });
+  const result = compile(bundle, guardrailEnv === undefined ? { mode } : { mode, guardrailEnv });
   for (const issue of result.issues) out.write(`${formatIssue(issue)}\n`);
   if (!result.ok) {
     out.write(`${source.origin}: invalid (${countIssues(result.issues)}; mode ${mode})${invalidNote}\n`);

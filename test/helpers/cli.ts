@@ -19,3 +19,13 @@ export function cli(args: readonly string[], env: Record<string, string> = {}): 
     );
   });
 }
+
+/** Runs `guardrail-pdp ...args` with `stdin` as its standard input (logs silenced). */
+export function cliWithStdin(args: readonly string[], stdin: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, PDP_LOG_LEVEL: 'silent' } }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin?.end(stdin);
+  });
+}

@@ -160,26 +160,40 @@ export function outcomeToJSON(object: Outcome): string {
 
 /** PipelineStep is one guardrail call in a pipeline, with the action for each outcome. */
 export interface PipelineStep {
-  /** The guardrail_name to run. */
+  /** The guardrail_name to run. In an inline pipeline it must be defined in the snapshot. */
   guardrail: string;
-  /** Action on PASS. Default ALLOW. */
+  /** Action on PASS. ACTION_UNSPECIFIED means ALLOW. */
   onPass: Action;
-  /** Action on FAIL (and on ERROR when on_error is unset). Default BLOCK. */
+  /** Action on FAIL (and on ERROR when on_error is unset). ACTION_UNSPECIFIED means BLOCK. */
   onFail: Action;
-  /** Action on ERROR. ACTION_UNSPECIFIED falls back to on_fail. */
+  /** Action on ERROR. ACTION_UNSPECIFIED falls back to on_fail (LiteLLM has no on_error). */
   onError: Action;
-  /** Forward the step's modified content (e.g. masked messages) to the next step. */
+  /**
+   * When the step passes with modified content (e.g. masked text), that content becomes the
+   * working copy that later steps see and that the response returns. Without pass_data the
+   * modification is dropped (LiteLLM's shallow merge of the returned data).
+   */
   passData: boolean;
-  /** Message returned when the action is MODIFY_RESPONSE (else the guardrail's detail is used). */
+  /**
+   * Message returned when the run ends in MODIFY_RESPONSE at this step (else the step's detail,
+   * else "Response modified by pipeline").
+   */
   modifyResponseMessage?:
     | string
     | undefined;
-  /** Per-step time limit in milliseconds; 0 means the guardrail's own default. */
+  /**
+   * Per-step time limit in milliseconds; 0 means the guardrail's own default (0 there: none).
+   * Always capped by the call's deadline. At most 600000 in an inline pipeline.
+   */
   timeoutMs: number;
 }
 
 /** Pipeline is a policy's ordered guardrail execution. */
 export interface Pipeline {
+  /**
+   * The hook the pipeline runs in. MODE_UNSPECIFIED in an inline pipeline means PRE_CALL, as a
+   * bundle pipeline without a mode.
+   */
   mode: Mode;
   /** At least one step. */
   steps: PipelineStep[];
@@ -201,12 +215,18 @@ export interface ExecutePipelineRequest {
   pipeline?:
     | Pipeline
     | undefined;
-  /** Which hook this is; MODE_UNSPECIFIED uses the pipeline's own mode. */
+  /**
+   * Which hook this is; MODE_UNSPECIFIED uses the pipeline's own mode. Any other mode must equal
+   * the pipeline's (LiteLLM runs a pipeline only in its own hook), else INVALID_ARGUMENT.
+   */
   mode: Mode;
-  /** The request messages (PRE_CALL). */
+  /** The request messages, each with a role. A PRE_CALL pipeline checks their contents, in order. */
   messages: ChatMessage[];
-  /** The response text (POST_CALL). */
-  responseText?: string | undefined;
+  /** The response text: required for a POST_CALL pipeline, which checks it. */
+  responseText?:
+    | string
+    | undefined;
+  /** Passed to the guardrails (and to HTTP guardrails as request data); not used for matching. */
   context:
     | RequestContext
     | undefined;
@@ -217,28 +237,47 @@ export interface ExecutePipelineRequest {
 /** StepResult reports one executed step. */
 export interface StepResult {
   guardrail: string;
+  /**
+   * ERROR also covers an undefined guardrail, a kind the sidecar cannot execute, a check that
+   * crashed, and a step out of time (its timeout, or the call's deadline).
+   */
   outcome: Outcome;
-  /** The action taken after this step. */
+  /** The action taken after this step: on_pass, on_fail, or on_error (else on_fail). */
   action: Action;
-  /** The guardrail's reason (block reason, error text); never contains prompt text. */
+  /** The guardrail's reason (block reason, error text); empty on PASS; never contains prompt text. */
   detail: string;
+  /** Wall time of the step, in fractional milliseconds. */
   durationMs: number;
 }
 
 /** ExecutePipelineResponse is the pipeline's verdict. A block is a normal answer (status OK). */
 export interface ExecutePipelineResponse {
-  /** ALLOW, BLOCK or MODIFY_RESPONSE. */
+  /**
+   * ALLOW, BLOCK or MODIFY_RESPONSE: the action of the step that ended the run, or ALLOW when
+   * every step said NEXT.
+   */
   terminalAction: Action;
+  /** The executed steps, in order; steps after the one that ended the run are not run. */
   steps: StepResult[];
-  /** The messages after masking (PRE_CALL). */
+  /**
+   * The working copy of the request messages at the end: the input messages with the modified
+   * content of every passing PRE_CALL step that has pass_data applied in turn. Equal to the
+   * input when nothing was forwarded (also for POST_CALL pipelines).
+   */
   messages: ChatMessage[];
-  /** The failing step's detail when blocked. */
+  /** When BLOCK: the blocking step's detail (empty when it blocked on PASS). Else empty. */
   errorMessage: string;
-  /** The step's modify_response_message, else its detail, when MODIFY_RESPONSE. */
+  /**
+   * When MODIFY_RESPONSE: the step's modify_response_message, else its detail, else
+   * "Response modified by pipeline" (LiteLLM's proxy default); never empty then. Else empty.
+   */
   modifyResponseMessage: string;
   /** The snapshot revision that answered. */
   revision: string;
-  /** The response text after masking (POST_CALL). */
+  /**
+   * The working copy of the response text at the end, as `messages` for POST_CALL pipelines;
+   * the request's response_text, unchanged, for PRE_CALL ones.
+   */
   responseText?: string | undefined;
 }
 

@@ -1,0 +1,109 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { Agent } from 'undici';
+import { executePipeline, type CheckErrorListener } from '../engine/pipeline.js';
+import { pipelineFor } from '../engine/pipeline-target.js';
+import { PdpError } from '../errors.js';
+import type { ExecutePipelineRequest as PbExecutePipelineRequest } from '../gen/guardrail/pdp/v1/pipeline.js';
+import { executePipelineRequestFromJson, toExecutePipelineResponseJson, toPipelineRequest } from '../server/convert.js';
+import { createSqliteDbSource } from '../sources/sqlite-db.js';
+import { createYamlBundleSource } from '../sources/yaml-bundle.js';
+import { parseMode } from './config.js';
+import { EXIT, type CliIo } from './io.js';
+import { loadAndCompile } from './load.js';
+
+const USAGE =
+  'usage: guardrail-pdp pipeline (--bundle FILE | --db FILE.db) --policy NAME [--mode strict|compat] --input (JSON | @FILE | -)\n' +
+  '         --input holds the ExecutePipelineRequest in proto3 JSON, e.g. {"messages":[{"role":"user","content":"hi"}]};\n' +
+  '         @FILE reads it from a file, - from stdin. Without --policy, the input names policy_name or an inline pipeline.\n';
+
+/**
+ * `pipeline`: runs a policy's pipeline offline, exactly as ExecutePipeline would (no deadline;
+ * step timeouts apply), and prints the ExecutePipelineResponse as proto3 JSON (what grpcurl
+ * prints). HTTP guardrails use an HTTP pool owned by this command and closed before it returns.
+ * Exit 0 answered (a block is an answer), 1 invalid bundle, 2 unreadable bundle or bad request.
+ */
+export async function runPipeline(args: string[], io: CliIo, stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      bundle: { type: 'string' },
+      db: { type: 'string' },
+      mode: { type: 'string' },
+      policy: { type: 'string' },
+      input: { type: 'string' },
+    },
+    allowPositionals: true,
+  });
+  const problems: string[] = [];
+  const mode = parseMode(values.mode, problems);
+  if ((values.bundle === undefined) === (values.db === undefined)) problems.push('give exactly one of --bundle or --db');
+  if (values.input === undefined) problems.push('give --input');
+  if (positionals.length > 0) problems.push(`unexpected argument '${positionals[0]}'`);
+  let pb: PbExecutePipelineRequest | undefined;
+  if (problems.length === 0) {
+    try {
+      pb = await readRequest(values.input as string, stdin);
+      const hasTarget = pb.policyName !== undefined || pb.pipeline !== undefined;
+      if (values.policy !== undefined && hasTarget) problems.push('--input names policy_name or pipeline: leave it out when giving --policy');
+      if (values.policy === undefined && !hasTarget) problems.push('give --policy NAME (or policy_name or pipeline in --input)');
+      if (values.policy !== undefined) pb.policyName = values.policy;
+    } catch (e) {
+      problems.push(PdpError.from(e).message);
+    }
+  }
+  if (problems.length > 0 || pb === undefined) {
+    io.stderr.write(`${problems.join('\n')}\n${USAGE}`);
+    return EXIT.USAGE;
+  }
+
+  const source =
+    values.db !== undefined ? createSqliteDbSource({ path: values.db }) : createYamlBundleSource({ path: values.bundle as string });
+  const httpPool = new Agent();
+  try {
+    // The answer goes to stdout, so the issues go to stderr.
+    const loaded = await loadAndCompile(source, mode, io.stderr, io.stderr, '', { dispatcher: httpPool });
+    if (!loaded.ok) return loaded.exitCode;
+    const { snapshot } = loaded;
+    const onCheckError: CheckErrorListener = (guardrail, err) =>
+      io.stderr.write(`guardrail '${guardrail.name}' (kind ${guardrail.kind}) threw ${err instanceof Error ? err.name : typeof err}\n`);
+    try {
+      const request = toPipelineRequest(pb);
+      const result = await executePipeline(snapshot, pipelineFor(snapshot, request), request, { onCheckError });
+      io.stdout.write(`${JSON.stringify(toExecutePipelineResponseJson(result), null, 2)}\n`);
+      return EXIT.OK;
+    } catch (e) {
+      io.stderr.write(`--input: ${PdpError.from(e).message}\n`);
+      return EXIT.USAGE;
+    }
+  } finally {
+    await httpPool.close().catch(() => undefined);
+  }
+}
+
+async function readRequest(input: string, stdin: NodeJS.ReadableStream): Promise<PbExecutePipelineRequest> {
+  let text: string;
+  let where = '--input';
+  if (input === '-') {
+    where = '--input (stdin)';
+    const chunks: Buffer[] = [];
+    for await (const chunk of stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    text = Buffer.concat(chunks).toString('utf8');
+  } else if (input.startsWith('@')) {
+    where = `--input ${input}`;
+    try {
+      text = await readFile(input.slice(1), 'utf8');
+    } catch (e) {
+      throw new PdpError('INVALID_REQUEST', `cannot read ${where}: ${(e as Error).message}`);
+    }
+  } else text = input;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    // V8 quotes the input in some of these messages, and the input is prompt text: keep the position only.
+    const position = /at position (\d+)/.exec((e as Error).message)?.[1];
+    throw new PdpError('INVALID_REQUEST', `${where} is not valid JSON${position === undefined ? '' : ` (at position ${position})`}`);
+  }
+  return executePipelineRequestFromJson(json, where);
+}

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { runCompile } from './compile.js';
 import { EXIT, type CliIo } from './io.js';
+import { runPipeline } from './pipeline.js';
 import { runResolve } from './resolve.js';
 import { runServe } from './serve.js';
 import { runValidate } from './validate.js';
@@ -10,7 +11,9 @@ const USAGE = `usage: guardrail-pdp <command> [options]
 
 Commands:
   serve     (--bundle FILE | --db FILE.db) [--mode strict|compat] [--listen ADDR] [--admin-listen ADDR]
-            Serve the decision API (gRPC) for a bundle or db. See 'guardrail-pdp serve --help'.
+            [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--max-in-flight N] ...
+            Serve the decision API (gRPC) for a bundle or db. Every option, its PDP_* variable
+            and its default: 'guardrail-pdp serve --help'.
   validate  FILE [--mode strict|compat]
             Print every issue in a bundle. Exit 0 valid, 1 invalid, 2 unreadable or unparseable.
   compile   FILE -o FILE.db [--mode strict|compat]
@@ -18,6 +21,9 @@ Commands:
   resolve   (--bundle FILE | --db FILE.db) [--mode strict|compat] (--context JSON | --contexts FILE.jsonl)
             [--request-policy NAME]... [--key-policy NAME]... [--team-policy NAME]...
             Answer Resolve offline; prints the ResolveResponse as JSON.
+  pipeline  (--bundle FILE | --db FILE.db) --policy NAME [--mode strict|compat] --input (JSON | @FILE | -)
+            Run a policy's pipeline offline over an ExecutePipelineRequest in proto3 JSON
+            (e.g. {"messages":[{"role":"user","content":"..."}]}); prints the ExecutePipelineResponse as JSON.
   version   Print the version.
 `;
 
@@ -34,6 +40,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         return await runCompile(args, io);
       case 'resolve':
         return await runResolve(args, io);
+      case 'pipeline':
+        return await runPipeline(args, io);
       case 'version':
       case '--version':
         io.stdout.write(`${version()}\n`);

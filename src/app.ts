@@ -6,8 +6,10 @@ import { createLogger } from './logger.js';
 import { AdminServer } from './metrics/http.js';
 import { createMetrics } from './metrics/registry.js';
 import type { ValidationMode } from './model/policy.js';
+import { createDecisionLog } from './server/decision-log.js';
 import { PdpServer } from './server/grpc.js';
 import type { ListenAddress } from './server/listen-address.js';
+import type { TlsMaterial } from './server/tls.js';
 import type { PolicySource } from './sources/source.js';
 import { createSqliteDbSource } from './sources/sqlite-db.js';
 import { createYamlBundleSource } from './sources/yaml-bundle.js';
@@ -29,6 +31,14 @@ export interface AppConfig {
   readonly shutdownGraceMs: number;
   /** Quiet period after a source change before re-activating (coalesces bursts of writes). */
   readonly debounceMs: number;
+  /** Fraction of decisions written to the decision log, 0..1 (default 0: off). */
+  readonly decisionLogSampleRate?: number;
+  /** Cap on decision API calls in flight plus open Watch streams (default 2048); beyond it, RESOURCE_EXHAUSTED. */
+  readonly maxInFlight?: number;
+  /** TLS for the decision API, read and checked by the config loader; mTLS when it has a client CA. */
+  readonly tls?: TlsMaterial;
+  /** Allows a plaintext decision API on a non-loopback address (refused otherwise). */
+  readonly isInsecureListenAllowed?: boolean;
 }
 
 /** Replaceable parts, for tests. */
@@ -38,6 +48,8 @@ export interface AppOverrides {
 }
 
 export interface App {
+  /** The app's logger (the CLI logs signals through it). */
+  readonly log: Logger;
   readonly holder: SnapshotHolder;
   readonly activator: Activator;
   /** The gRPC decision API server. */
@@ -53,27 +65,43 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
   const log = overrides.log ?? createLogger(config.logLevel);
   const source = overrides.source ?? createSource(config, log);
   const holder = new SnapshotHolder();
-  const metrics = createMetrics();
+  const metrics = createMetrics({
+    openWatchStreams: () => grpc.openWatchStreams,
+    callsInFlight: () => grpc.callsInFlight,
+  });
   // One keep-alive pool for every HTTP guardrail, across snapshots; closed on stop.
   const httpPool = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000 });
   const activator = new Activator({
     source,
     holder,
     mode: config.mode,
-    guardrailEnv: { dispatcher: httpPool },
+    guardrailEnv: { dispatcher: httpPool, onHttpCall: (kind, seconds, result) => metrics.observeHttpCall(kind, seconds, result) },
     log,
     onResult: (result, ms) => metrics.observeActivation(result, ms),
   });
-  const grpc = new PdpServer({ holder, log, listen: config.listen, events: activator });
+  const grpc = new PdpServer({
+    holder,
+    log,
+    listen: config.listen,
+    events: activator,
+    metrics,
+    maxInFlight: config.maxInFlight,
+    tls: config.tls,
+    isInsecureListenAllowed: config.isInsecureListenAllowed,
+    decisionLog: createDecisionLog({ log, sampleRate: config.decisionLogSampleRate ?? 0 }),
+  });
+  let started = false;
+  let isStopping = false;
   const admin = new AdminServer({
     ...config.adminListen,
     registry: metrics.registry,
-    isReady: () => holder.current() !== undefined,
+    // Not ready while stopping, so the pod leaves its Service's endpoints.
+    isReady: () => holder.current() !== undefined && !isStopping,
     log,
   });
-  let started = false;
 
   return {
+    log,
     holder,
     activator,
     server: grpc,
@@ -87,10 +115,12 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
     },
     async stop() {
       const appLog = log.child({ component: 'app' });
-      appLog.info({ graceMs: config.shutdownGraceMs }, 'shutting down: health NOT_SERVING, draining calls');
+      isStopping = true;
+      appLog.info({ graceMs: config.shutdownGraceMs }, 'shutting down');
       if (started) await grpc.stop(config.shutdownGraceMs);
       await activator.stop();
-      await httpPool.close().catch(() => undefined);
+      // Every call has ended, so no guardrail request should be pending; destroy whatever is.
+      await httpPool.destroy().catch(() => undefined);
       await admin.stop().catch(() => undefined);
       appLog.info('stopped');
     },

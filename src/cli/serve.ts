@@ -1,14 +1,30 @@
 import { parseArgs } from 'node:util';
-import { createApp } from '../app.js';
+import { createApp, type App } from '../app.js';
 import { PdpError } from '../errors.js';
-import { DEFAULTS, loadServeConfig, SERVE_OPTIONS } from './config.js';
+import { DEFAULTS, loadServeConfig, SERVE_OPTIONS, type ServeFlags } from './config.js';
 import { EXIT, type CliIo } from './io.js';
 import { countIssues, formatIssue } from './report.js';
 
+/** Exit code when a second signal (or a stuck shutdown) cuts the graceful shutdown short. */
+export const EXIT_FORCED = 1;
+
+/** Margin after the grace period before a stuck shutdown is abandoned. */
+const WATCHDOG_MARGIN_MS = 2000;
+
 /** The `serve --help` text: every option, its variable and its default. */
 export function serveHelp(): string {
-  const rows = SERVE_OPTIONS.map((o) => `  --${o.flag.padEnd(14)} ${o.env.padEnd(18)} ${o.help}`);
-  return `usage: guardrail-pdp serve --bundle FILE [options]\n\nOptions (flag, environment variable, meaning):\n${rows.join('\n')}\n\nOn SIGTERM or SIGINT: health turns NOT_SERVING, in-flight calls get ${DEFAULTS.shutdownGraceMs / 1000} s, then the process exits 0.\n`;
+  const rows = SERVE_OPTIONS.map((o) => {
+    const name = 'value' in o ? `--${o.flag} ${o.value}` : `--${o.flag}`;
+    const dflt = 'default' in o ? ` Default: ${o.default}.` : '';
+    return `  ${name.padEnd(32)} ${o.env}\n      ${o.help}${dflt}`;
+  });
+  return (
+    'usage: guardrail-pdp serve (--bundle FILE | --db FILE.db) [options]\n\n' +
+    `Options (flag, then environment variable; flags win over variables):\n${rows.join('\n')}\n\n` +
+    'On SIGTERM or SIGINT: health turns NOT_SERVING, new calls are refused, calls in flight finish, Watch\n' +
+    `streams end with status OK, and the process exits 0 within --shutdown-grace-ms (default ${DEFAULTS.shutdownGraceMs} ms).\n` +
+    'A second signal exits at once.\n'
+  );
 }
 
 /**
@@ -16,7 +32,9 @@ export function serveHelp(): string {
  * a bundle that does not validate exits 1 with every issue on stderr.
  */
 export async function runServe(args: string[], io: CliIo): Promise<number> {
-  const options = Object.fromEntries(SERVE_OPTIONS.map((o) => [o.flag, { type: 'string' as const }]));
+  const options = Object.fromEntries(
+    SERVE_OPTIONS.map((o) => [o.flag, { type: 'isBoolean' in o ? ('boolean' as const) : ('string' as const) }]),
+  );
   const { values, positionals } = parseArgs({ args, options: { ...options, help: { type: 'boolean' } }, allowPositionals: true });
   if (values.help === true) {
     io.stdout.write(serveHelp());
@@ -26,9 +44,12 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     io.stderr.write(`unexpected argument '${positionals[0]}'\n${serveHelp()}`);
     return EXIT.USAGE;
   }
-  let app;
+  let app: App | undefined;
+  let graceMs: number = DEFAULTS.shutdownGraceMs;
   try {
-    app = createApp(loadServeConfig(values as Record<string, string>, io.env));
+    const config = loadServeConfig(values as ServeFlags, io.env);
+    graceMs = config.shutdownGraceMs;
+    app = createApp(config);
     await app.start();
   } catch (e) {
     const err = PdpError.from(e);
@@ -38,17 +59,40 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     await app?.stop();
     return err.code === 'BUNDLE_INVALID' && err.issues.some((i) => i.rule !== 'unparseable') ? EXIT.INVALID : EXIT.UNREADABLE;
   }
-  const running = app;
+  return untilSignal(app, graceMs);
+}
+
+/** Serves until SIGTERM or SIGINT, then stops gracefully; a second signal exits at once. */
+function untilSignal(app: App, graceMs: number): Promise<number> {
+  const log = app.log.child({ component: 'cli' });
   return new Promise<number>((resolve) => {
-    const shutdown = (): void => {
-      process.off('SIGTERM', shutdown);
-      process.off('SIGINT', shutdown);
-      running.stop().then(
-        () => resolve(EXIT.OK),
-        () => resolve(EXIT.OK),
+    let isStopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (isStopping) {
+        log.warn({ signal }, 'second signal: exiting now');
+        process.exit(EXIT_FORCED);
+      }
+      isStopping = true;
+      log.info({ signal, graceMs }, 'signal received: shutting down gracefully');
+      // A shutdown that outlives the grace period (a stuck close) must not keep the pod alive.
+      setTimeout(() => {
+        log.error({ graceMs }, 'shutdown did not finish in time: exiting now');
+        process.exit(EXIT_FORCED);
+      }, graceMs + WATCHDOG_MARGIN_MS).unref();
+      app.stop().then(
+        () => finish(EXIT.OK),
+        (e: unknown) => {
+          log.error({ err: e }, 'shutdown failed');
+          finish(EXIT_FORCED);
+        },
       );
     };
-    process.on('SIGTERM', shutdown);
-    process.on('SIGINT', shutdown);
+    const finish = (code: number): void => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve(code);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
 }

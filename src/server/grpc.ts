@@ -1,13 +1,17 @@
 import { lstat, unlink } from 'node:fs/promises';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SnapshotHolder } from '../activation/holder.js';
 import { PdpError } from '../errors.js';
 import { DecisionServiceService } from '../gen/guardrail/pdp/v1/decision_service.js';
+import type { PdpMetrics } from '../metrics/registry.js';
+import type { DecisionLog } from './decision-log.js';
 import { PdpHealth } from './health.js';
-import { toGrpcTarget, type ListenAddress } from './listen-address.js';
+import { CallLimiter, instrumentService } from './instrument.js';
+import { listenRefusal, toGrpcTarget, type ListenAddress } from './listen-address.js';
 import { createDecisionService } from './pdp-service.js';
 import { addReflectionService } from './reflection.js';
+import { toServerCredentials, type TlsMaterial } from './tls.js';
 import { WatchStreams, type ActivationEvents } from './watch.js';
 
 /** Services this server exposes, as listed by reflection. */
@@ -27,34 +31,54 @@ export interface PdpServerOptions {
   readonly listen: ListenAddress;
   /** Activation events for Watch (the Activator). */
   readonly events: ActivationEvents;
+  /** Where the standard gRPC series are recorded. */
+  readonly metrics: PdpMetrics;
+  /** Cap on unary calls in flight plus open Watch streams (default DEFAULT_MAX_IN_FLIGHT). */
+  readonly maxInFlight?: number;
+  /** TLS for the decision API (mTLS when it has a client CA); plaintext when absent. */
+  readonly tls?: TlsMaterial;
+  /** Allows plaintext on a non-loopback address (refused otherwise). */
+  readonly isInsecureListenAllowed?: boolean;
+  readonly decisionLog?: DecisionLog;
 }
 
 /**
  * The gRPC decision API: DecisionService, grpc.health.v1 (SERVING once a snapshot is active; a
- * failed reload never turns it off) and server reflection from buf's real descriptors.
+ * failed reload never turns it off) and server reflection from buf's real descriptors. Every
+ * DecisionService and health call is measured; DecisionService calls pass admission control.
  */
 export class PdpServer {
   readonly #opts: PdpServerOptions;
   readonly #log: Logger;
   readonly #server = new Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES });
   readonly #health = new PdpHealth();
+  readonly #limiter: CallLimiter;
   #offSwap: (() => void) | undefined;
   #watchStreams: WatchStreams | undefined;
 
   constructor(opts: PdpServerOptions) {
     this.#opts = opts;
     this.#log = opts.log.child({ component: 'grpc' });
+    this.#limiter = new CallLimiter(opts.maxInFlight);
   }
 
   /** Binds and serves; returns the bound address (`host:port` with the real port, or `unix:///path`). */
   async start(): Promise<string> {
-    const { holder, listen, events } = this.#opts;
+    const { holder, listen, events, metrics, tls, decisionLog } = this.#opts;
+    const refusal = listenRefusal(listen, tls !== undefined, this.#opts.isInsecureListenAllowed === true);
+    if (refusal !== undefined) throw new PdpError('INVALID_CONFIG', refusal);
     this.#watchStreams = new WatchStreams(events);
-    this.#server.addService(
-      DecisionServiceService,
-      createDecisionService({ holder, log: this.#opts.log, watchStreams: this.#watchStreams }),
-    );
-    this.#health.addToServer(this.#server);
+    const decisions = createDecisionService({
+      holder,
+      log: this.#opts.log,
+      watchStreams: this.#watchStreams,
+      decisionLog,
+      observeStep: (kind, outcome) => metrics.observeStep(kind, outcome),
+    });
+    const instrumented = { metrics: metrics.grpc, log: this.#log };
+    this.#server.addService(DecisionServiceService, instrumentService(DecisionServiceService, decisions, { ...instrumented, limiter: this.#limiter }));
+    // Health calls are measured but never shed: a probe must not fail because the server is busy.
+    this.#health.addToServer(this.#server, (definition, impl) => instrumentService(definition, impl, instrumented));
     addReflectionService(this.#server, SERVICE_NAMES);
     this.#health.setServing(holder.current() !== undefined);
     this.#offSwap = holder.onSwap(() => this.#health.setServing(true));
@@ -62,13 +86,14 @@ export class PdpServer {
     if (listen.kind === 'unix') await removeStaleSocket(listen.path);
     const target = toGrpcTarget(listen);
     const port = await new Promise<number>((resolve, reject) =>
-      this.#server.bindAsync(target, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      this.#server.bindAsync(target, toServerCredentials(tls), (err, p) => (err ? reject(err) : resolve(p))),
     ).catch((e: unknown) => {
       this.#watchStreams?.close();
       throw new PdpError('INVALID_CONFIG', `cannot listen on ${target}: ${(e as Error).message}`, { cause: e });
     });
     const address = listen.kind === 'unix' ? target : toGrpcTarget({ ...listen, port });
-    this.#log.info({ address }, 'decision API listening');
+    const security = tls === undefined ? 'plaintext' : tls.clientCa === undefined ? 'tls' : 'mtls';
+    this.#log.info({ security, maxInFlight: this.#limiter.maxInFlight, address }, 'decision API listening');
     return address;
   }
 
@@ -77,27 +102,48 @@ export class PdpServer {
     return this.#watchStreams?.size ?? 0;
   }
 
+  /** Unary calls in flight (admitted, not yet answered). */
+  get callsInFlight(): number {
+    return this.#limiter.unaryInFlight;
+  }
+
   /**
-   * Health goes NOT_SERVING, open Watch streams end (status OK), in-flight calls get `graceMs` to
-   * finish, then the rest are cancelled.
+   * Shuts down in order, logging each phase, within `graceMs` in all: health NOT_SERVING; stop
+   * accepting calls (listeners close, connections get GOAWAY); wait for in-flight unary calls; end
+   * Watch streams (status OK, health Watch too); wait for connections to close. Whatever is still
+   * open when the grace period ends is cancelled.
    */
   async stop(graceMs: number): Promise<void> {
+    const deadline = performance.now() + graceMs;
+    const remainingMs = (): number => Math.max(0, deadline - performance.now());
     this.#health.setServing(false);
     this.#offSwap?.();
-    // Watch streams never finish on their own; end them so tryShutdown can complete.
+    this.#log.info({ graceMs }, 'shutdown: health NOT_SERVING');
+    const isClosed = new Promise<void>((resolve) => this.#server.tryShutdown(() => resolve()));
+    this.#log.info({ callsInFlight: this.#limiter.unaryInFlight }, 'shutdown: not accepting new calls; waiting for calls in flight');
+    if (await within(this.#limiter.whenUnaryIdle(), remainingMs())) this.#log.info('shutdown: calls in flight finished');
+    else this.#log.warn({ callsInFlight: this.#limiter.unaryInFlight }, 'shutdown: grace period over with calls in flight');
+    const watchStreams = this.openWatchStreams + this.#health.openWatches;
     this.#watchStreams?.close();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.#server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    this.#health.endWatches();
+    this.#log.info({ watchStreams }, 'shutdown: Watch streams ended');
+    if (!(await within(isClosed, remainingMs()))) {
+      this.#server.forceShutdown();
+      this.#log.warn('shutdown: grace period over; cancelled the calls still open');
+    }
     const { listen } = this.#opts;
     if (listen.kind === 'unix') await unlink(listen.path).catch(() => undefined);
+  }
+}
+
+/** Whether `promise` settles within `ms`; the timer never outlives the answer. */
+async function within(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

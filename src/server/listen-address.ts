@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import { PdpError } from '../errors.js';
 
 /** A parsed listen address: TCP host and port, or a Unix socket path. */
@@ -24,6 +25,37 @@ export function parseListenAddress(value: string, option: string): ListenAddress
 /** The address in grpc-js `bindAsync` form. */
 export function toGrpcTarget(a: ListenAddress): string {
   return a.kind === 'unix' ? `unix://${a.path}` : `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+}
+
+/** 127.0.0.0/8 and ::1; BlockList also matches their IPv4-mapped and long IPv6 spellings. */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * Whether only this machine can reach the address: a Unix socket, `localhost`, 127.0.0.0/8 or
+ * ::1 (also as an IPv4-mapped or fully written IPv6 address). Any other host name is not, since
+ * it may resolve to anything.
+ */
+export function isLoopback(a: ListenAddress): boolean {
+  if (a.kind === 'unix') return true;
+  const host = a.host.toLowerCase();
+  if (host === 'localhost') return true;
+  const family = isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * The reason the decision API must not listen on `listen` with these settings, or undefined:
+ * plaintext on a non-loopback address needs an explicit `--insecure-listen`.
+ */
+export function listenRefusal(listen: ListenAddress, hasTls: boolean, isInsecureListenAllowed: boolean): string | undefined {
+  if (hasTls || isInsecureListenAllowed || isLoopback(listen)) return undefined;
+  return (
+    `--listen: ${toGrpcTarget(listen)} is not a loopback address, and serving the decision API there without TLS ` +
+    'lets anything on the network ask for decisions; give --tls-cert and --tls-key (and --tls-client-ca for mTLS), ' +
+    'listen on 127.0.0.1 or a unix:// socket, or pass --insecure-listen to accept plaintext'
+  );
 }
 
 function bad(option: string, value: string, hint: string): PdpError {

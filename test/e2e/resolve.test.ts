@@ -112,18 +112,4 @@ describe('listening', () => {
     expect(err.code).toBe('BUNDLE_INVALID');
     expect(err.issues.filter((i) => i.rule === 'invalid_inheritance')).toHaveLength(2);
   });
-
-  it('answers UNIMPLEMENTED for ExecutePipeline until it ships', async () => {
-    const s = await startApp(EXAMPLE);
-    try {
-      const client = new DecisionServiceClient(s.grpcAddress, credentials.createInsecure());
-      const err = await new Promise<ServiceError | null>((resolve) =>
-        client.executePipeline({ policyName: 'gpt4-pipeline', mode: 0, messages: [], requestId: '' } as never, (e) => resolve(e)),
-      );
-      client.close();
-      expect(err?.code).toBe(status.UNIMPLEMENTED);
-    } finally {
-      await s.stop();
-    }
-  });
 });

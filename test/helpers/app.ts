@@ -1,7 +1,8 @@
-import { credentials } from '@grpc/grpc-js';
-import { pino } from 'pino';
-import { createApp, type App, type SourceConfig } from '../../src/app.js';
+import { credentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
+import { pino, type Logger } from 'pino';
+import { createApp, type App, type AppConfig, type SourceConfig } from '../../src/app.js';
 import { DecisionServiceClient } from '../../src/gen/guardrail/pdp/v1/decision_service.js';
+import type { ExecutePipelineRequest, ExecutePipelineResponse } from '../../src/gen/guardrail/pdp/v1/pipeline.js';
 import type { ResolveRequest, ResolveResponse } from '../../src/gen/guardrail/pdp/v1/resolve.js';
 import type { ValidationMode } from '../../src/model/policy.js';
 import type { ListenAddress } from '../../src/server/listen-address.js';
@@ -17,7 +18,17 @@ export interface Started {
 /** Starts the real app on 127.0.0.1:0 (admin too) and connects a real gRPC client. */
 export async function startApp(
   bundle: string,
-  opts: { mode?: ValidationMode; listen?: ListenAddress; source?: SourceConfig } = {},
+  opts: {
+    mode?: ValidationMode;
+    listen?: ListenAddress;
+    source?: SourceConfig;
+    /** Defaults to a silent logger. */
+    log?: Logger;
+    /** Config fields to override (decision log, max in flight, TLS, grace period...). */
+    config?: Partial<AppConfig>;
+    /** For the test client; insecure by default. */
+    clientCredentials?: ChannelCredentials;
+  } = {},
 ): Promise<Started> {
   const app = createApp(
     {
@@ -28,11 +39,12 @@ export async function startApp(
       adminListen: { host: '127.0.0.1', port: 0 },
       logLevel: 'silent',
       shutdownGraceMs: 1000,
+      ...opts.config,
     },
-    { log: pino({ level: 'silent' }) },
+    { log: opts.log ?? pino({ level: 'silent' }) },
   );
   const { grpcAddress, adminAddress } = await app.start();
-  const client = new DecisionServiceClient(grpcAddress, credentials.createInsecure());
+  const client = new DecisionServiceClient(grpcAddress, opts.clientCredentials ?? credentials.createInsecure());
   return {
     app,
     grpcAddress,
@@ -49,4 +61,17 @@ export async function startApp(
 export function callResolve(client: DecisionServiceClient, request: Partial<ResolveRequest>): Promise<ResolveResponse> {
   const full: ResolveRequest = { context: undefined, requestPolicies: [], keyPolicies: [], teamPolicies: [], ...request };
   return new Promise((resolve, reject) => client.resolve(full, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+/** Calls ExecutePipeline (with a deadline `deadlineMs` from now, if given) and resolves to the response. */
+export function callExecutePipeline(
+  client: DecisionServiceClient,
+  request: Partial<ExecutePipelineRequest>,
+  deadlineMs?: number,
+): Promise<ExecutePipelineResponse> {
+  const full: ExecutePipelineRequest = { mode: 0, messages: [], context: undefined, requestId: '', ...request };
+  const options = deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
+  return new Promise((resolve, reject) =>
+    client.executePipeline(full, new Metadata(), options, (err, res) => (err ? reject(err) : resolve(res))),
+  );
 }

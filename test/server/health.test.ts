@@ -7,6 +7,7 @@ import {
   type HealthCheckResponse,
 } from '../../src/gen/health/v1/health.js';
 import { PdpHealth } from '../../src/server/health.js';
+import { waitFor } from '../helpers/watch.js';
 
 const OVERALL = '';
 const DECISIONS = 'guardrail.pdp.v1.DecisionService';
@@ -68,6 +69,32 @@ describe('PdpHealth', () => {
     expect(((await next)[0] as HealthCheckResponse).status).toBe(ServingStatus.SERVING);
     call.on('error', () => {}); // the cancel below surfaces as a CANCELLED error on the client
     call.cancel();
+  });
+
+  it('ends health Watch streams with status OK on endWatches, after a last NOT_SERVING', async () => {
+    health.setServing(true);
+    const call = client.watch({ service: OVERALL });
+    const seen: ServingStatus[] = [];
+    call.on('data', (r: HealthCheckResponse) => seen.push(r.status));
+    const ended = new Promise<number>((resolve) => call.on('status', (s: { code: number }) => resolve(s.code)));
+    call.on('error', () => {});
+    await waitFor(() => seen.length === 1 && health.openWatches === 1);
+    health.endWatches();
+    expect(await ended).toBe(status.OK);
+    expect(seen).toEqual([ServingStatus.SERVING, ServingStatus.NOT_SERVING]);
+    expect(health.openWatches).toBe(0);
+  });
+
+  it('stays NOT_SERVING after endWatches, and ends new Watch calls at once', async () => {
+    health.endWatches();
+    health.setServing(true); // e.g. a reload finishing during shutdown
+    expect(await check(OVERALL)).toBe(ServingStatus.NOT_SERVING);
+    const call = client.watch({ service: OVERALL });
+    const seen: ServingStatus[] = [];
+    call.on('data', (r: HealthCheckResponse) => seen.push(r.status));
+    const code = await new Promise<number>((resolve) => call.on('status', (s: { code: number }) => resolve(s.code)));
+    expect(code).toBe(status.OK);
+    expect(seen).toEqual([ServingStatus.NOT_SERVING]);
   });
 
   it('lists both services through List', async () => {

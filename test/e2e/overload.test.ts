@@ -1,0 +1,111 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { connect } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Action, ExecutePipelineRequest } from '../../src/gen/guardrail/pdp/v1/pipeline.js';
+import { HealthClient } from '../../src/gen/health/v1/health.js';
+import { callExecutePipeline, callResolve, startApp, type Started } from '../helpers/app.js';
+import { waitFor } from '../helpers/watch.js';
+
+/** A Generic Guardrail API that allows everything, one second after each request arrives. */
+async function slowGuardrail(): Promise<{ base: string; server: Server; received: () => number }> {
+  let received = 0;
+  const server = createServer((req, res) => {
+    received++;
+    req.resume().on('end', () => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"action":"NONE"}'), 1000));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, received: () => received };
+}
+
+/**
+ * One unary call over raw HTTP/2 with a `grpc-timeout` header as given (the grpc-js client never
+ * sends a deadline that has already passed). Resolves to the status code and message.
+ */
+function rawUnary(address: string, path: string, message: Uint8Array, timeout: string): Promise<{ code: number; details: string }> {
+  return new Promise((resolve, reject) => {
+    const session = connect(`http://${address}`);
+    session.on('error', reject);
+    const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': timeout });
+    const frame = Buffer.alloc(5 + message.length);
+    frame.writeUInt32BE(message.length, 1);
+    Buffer.from(message).copy(frame, 5);
+    let headers: Record<string, unknown> = {};
+    req.on('response', (h) => (headers = { ...h }));
+    req.on('trailers', (t) => (headers = { ...headers, ...t }));
+    req.resume();
+    req.on('close', () => {
+      session.close();
+      resolve({ code: Number(headers['grpc-status']), details: decodeURIComponent(String(headers['grpc-message'] ?? '')) });
+    });
+    req.end(frame);
+  });
+}
+
+const user = (content: string) => ({ role: 'user', content });
+
+let s: Started;
+let vendor: Awaited<ReturnType<typeof slowGuardrail>>;
+beforeEach(async () => {
+  vendor = await slowGuardrail();
+  const path = join(mkdtempSync(join(tmpdir(), 'pdp-overload-')), 'bundle.yaml');
+  writeFileSync(
+    path,
+    `guardrails:
+  - { guardrail_name: slow, litellm_params: { guardrail: generic_guardrail_api, api_base: "${vendor.base}" } }
+policies:
+  slow-pipeline: { guardrails: { add: [slow] }, pipeline: { steps: [{ guardrail: slow, on_pass: allow }] } }
+`,
+  );
+  s = await startApp(path, { config: { maxInFlight: 2 } });
+});
+afterEach(async () => {
+  await s.stop();
+  vendor.server.closeAllConnections();
+  vendor.server.close();
+});
+
+describe('overload', () => {
+  it('refuses calls beyond --max-in-flight with RESOURCE_EXHAUSTED, and admits them again after', async () => {
+    const slow = [1, 2].map(() => callExecutePipeline(s.client, { policyName: 'slow-pipeline', messages: [user('hi')] }));
+    await waitFor(() => vendor.received() === 2, 10_000, 'both slow calls to reach the guardrail');
+
+    const over = (await callExecutePipeline(s.client, { policyName: 'slow-pipeline', messages: [user('hi')] }).catch((e: unknown) => e)) as ServiceError;
+    expect(over.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(over.details).toContain('limit of 2 calls in flight');
+    const resolveOver = (await callResolve(s.client, {}).catch((e: unknown) => e)) as ServiceError;
+    expect(resolveOver.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(vendor.received()).toBe(2);
+
+    // Health probes are never shed.
+    const health = new HealthClient(s.grpcAddress, credentials.createInsecure());
+    const probe = await new Promise<unknown>((resolve, reject) => health.check({ service: '' }, (e, r) => (e ? reject(e) : resolve(r))));
+    health.close();
+    expect(probe).toBeDefined();
+
+    for (const res of await Promise.all(slow)) expect(res.terminalAction).toBe(Action.ALLOW);
+    expect((await callResolve(s.client, {})).revision).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('answers DEADLINE_EXCEEDED without doing the work when the deadline passed before the call started', async () => {
+    const request = ExecutePipelineRequest.encode({
+      policyName: 'slow-pipeline',
+      mode: 0,
+      messages: [user('hi')],
+      context: undefined,
+      requestId: 'r1',
+    }).finish();
+    const res = await rawUnary(s.grpcAddress, '/guardrail.pdp.v1.DecisionService/ExecutePipeline', request, '0n');
+    expect(res.code).toBe(status.DEADLINE_EXCEEDED);
+    expect(res.details).toContain('deadline passed before the call started');
+    expect(vendor.received()).toBe(0);
+    // The same request with time left does the work.
+    const ok = await rawUnary(s.grpcAddress, '/guardrail.pdp.v1.DecisionService/ExecutePipeline', request, '30S');
+    expect(ok.code).toBe(status.OK);
+    expect(vendor.received()).toBe(1);
+  });
+});

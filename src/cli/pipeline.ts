@@ -5,7 +5,7 @@ import { executePipeline, type CheckErrorListener } from '../engine/pipeline.js'
 import { pipelineFor } from '../engine/pipeline-target.js';
 import { PdpError } from '../errors.js';
 import type { ExecutePipelineRequest as PbExecutePipelineRequest } from '../gen/guardrail/pdp/v1/pipeline.js';
-import { executePipelineRequestFromJson, toExecutePipelineResponseJson, toPipelineRequest } from '../server/convert.js';
+import { executePipelineRequestFromJson, toExecutePipelineResponseJson, toPipelineRequest } from '../server/convert-pipeline.js';
 import { createSqliteDbSource } from '../sources/sqlite-db.js';
 import { createYamlBundleSource } from '../sources/yaml-bundle.js';
 import { parseMode } from './config.js';

@@ -3,7 +3,9 @@ import type { DocPath } from '../model/bundle.js';
 import type { CompiledGuardrail, GuardrailCheck } from '../model/guardrail.js';
 import type { Severity } from '../model/issue.js';
 import type { GuardrailSpec, ValidationMode } from '../model/policy.js';
+import { contentFilter } from './content-filter.js';
 import { genericGuardrailApi } from './generic-api.js';
+import { lengthLimit } from './length-limit.js';
 
 /** What guardrails may use at run time, supplied by the app (tests and the CLI pass their own). */
 export interface GuardrailEnv {
@@ -48,6 +50,8 @@ export interface GuardrailKind {
 export const GUARDRAIL_KINDS: ReadonlyMap<string, GuardrailKind> = new Map<string, GuardrailKind>(
   [
     genericGuardrailApi,
+    contentFilter,
+    lengthLimit,
   ].map((k: GuardrailKind) => [k.kind, k] as const),
 );
 

@@ -5,6 +5,5 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
-    benchmark: { include: ['test/bench/**/*.bench.ts', 'bench/**/*.bench.ts'] },
   },
 });

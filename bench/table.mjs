@@ -1,0 +1,128 @@
+// Prints the results as tables and writes them as JSON (bench/results/<timestamp>.json and
+// bench/results/latest.json).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const f = (v, digits = 2) => (v === null || v === undefined || Number.isNaN(v) ? '-' : Number(v).toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: 0 }));
+const row = (cells, widths) => cells.map((c, i) => String(c).padEnd(widths[i] ?? 10)).join(' ').trimEnd();
+const lat = (l) => [f(l?.p50), f(l?.p90), f(l?.p99), f(l?.p999), f(l?.max)];
+const codes = (c) => (c ? Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ') : 'n/a');
+
+function inprocess(s, out) {
+  out.push(`In-process Resolve, no gRPC (${f(s.calls)} timed calls per size; engine = resolve(); handler = decode + check + resolve + encode)`);
+  const w = [12, 9, 24, 12, 24, 12];
+  out.push(row(['attachments', 'policies', 'engine median/p99 µs', 'bytes/call', 'handler median/p99 µs', 'bytes/call'], w));
+  for (const r of s.rows) out.push(row([f(r.attachments), f(r.policies), `${f(r.engine.medianUs)} / ${f(r.engine.p99Us)}`, f(r.engine.bytesPerCall), `${f(r.handler.medianUs)} / ${f(r.handler.p99Us)}`, f(r.handler.bytesPerCall)], w));
+}
+
+function throughput(s, out) {
+  out.push(`Closed-loop maximum (h2load, ${s.clients} connection x ${s.streams} calls in flight, ${s.seconds} s)`);
+  const w = [16, 9, 9, 8, 9, 8, 7];
+  out.push(row(['server', 'req/s', 'OK', 'not OK', 'mean ms', 'max ms', 'RSS MB'], w));
+  for (const [name, r] of [['guardrail-pdp', s.pdp], ['bare grpc-js', s.bare]]) out.push(row([name, f(r.reqPerSec, 0), f(r.ok), f(r.notOk), f(r.meanMs), f(r.maxMs), f(r.rssMb, 0)], w));
+  out.push(`ours / ceiling: ${f(s.ratio, 3)}`);
+}
+
+function latency(s, out) {
+  out.push(`Open loop (h2load --rps, 1 connection; ms from each call's scheduled send time; ${s.seconds} s per rate)`);
+  const w = [7, 6, 9, 7, 7, 7, 7, 8, 7, 7];
+  out.push(row(['rate', 'server', 'achieved', 'p50', 'p90', 'p99', 'p99.9', 'max', 'errors', 'RSS MB'], w));
+  s.pdp.forEach((r, i) => {
+    for (const [name, x] of [['pdp', r], ['bare', s.bare[i]]]) out.push(row([f(x.rate), name, f(x.achievedRps, 0), ...lat(x.latencyMs), f(x.errors), f(x.rssMaxMb, 0)], w));
+  });
+  out.push(`ours / ceiling, p50 and p99: ${s.ratios.map((r) => `${f(r.rate)}/s ${f(r.p50)}x ${f(r.p99)}x`).join('; ')}`);
+  const at5k = s.pdp.find((r) => r.rate === 5000);
+  if (at5k) out.push(`RSS of the real server with ${'10,000'} policies at 5,000 req/s: ${f(at5k.rssMaxMb, 0)} MB (peak)`);
+}
+
+function reload(s, out) {
+  out.push(`Reload under load: ${f(s.rate)} req/s, ${s.swaps} bundle swaps (${f(s.policies)} policies), one per second`);
+  out.push(`activations ${s.activations}/${s.swaps}, activation ms median ${f(s.activationMs.median)} max ${f(s.activationMs.max)}; calls ${f(s.sent)}, errors ${f(s.errors)} (${codes(s.codes)}); achieved ${f(s.achievedRps, 0)}/s`);
+  const w = [30, 7, 7, 7, 7, 8, 8];
+  out.push(row(['latency ms', 'p50', 'p90', 'p99', 'p99.9', 'max', 'calls'], w));
+  for (const [name, l] of [['before the swaps', s.baselineMs], ['swap period', s.swapPeriodMs], ['scheduled during an activation', s.inActivationMs]]) out.push(row([name, ...lat(l), f(l.count)], w));
+}
+
+function overload(s, out) {
+  const b = s.burst;
+  out.push(`Overload: ${f(b.rate)} req/s for ${b.seconds} s (3 x capacity ${f(s.capacity, 0)}/s, ${s.capacityFrom}), deadline ${s.deadlineMs} ms`);
+  out.push(`burst: sent ${f(b.sent)}, OK ${f(b.ok)}, not OK ${f(b.notOk)}; server's handled_total counted ${f(b.serverCounted)}: ${codes(b.codes)}; achieved ${f(b.achievedRps, 0)}/s; p99 ${f(b.latencyMs.p99)} ms, max ${f(b.latencyMs.max)} ms`);
+  out.push(`RSS MB: before ${f(s.rssMb.before, 0)}, peak in burst ${f(s.rssMb.maxDuringBurst, 0)}, after ${f(s.rssMb.after, 0)}`);
+  for (const [name, r] of [['before', s.baseline], ['recovery', s.recovery]]) out.push(`${name} at ${f(r.rate)}/s: errors ${f(r.errors)}, p50 ${f(r.latencyMs.p50)} ms, p99 ${f(r.latencyMs.p99)} ms`);
+}
+
+function v8flags(s, out, title) {
+  out.push(`${title}: real server at ${f(s.rate)} req/s open loop, ${s.seconds} s each (ms)`);
+  const w = [46, 9, 7, 7, 7, 7, 8, 7, 7];
+  out.push(row(['GC flags', 'achieved', 'p50', 'p90', 'p99', 'p99.9', 'max', 'errors', 'RSS MB'], w));
+  for (const r of s.rows) out.push(row([r.gcFlags, f(r.achievedRps, 0), ...lat(r.latencyMs), f(r.errors), f(r.rssMaxMb, 0)], w));
+  out.push(`lowest p99 without errors: ${s.bestByP99.gcFlags} (${f(s.bestByP99.p99Ms)} ms)`);
+}
+
+/** DESIGN.md's targets, each met or not, from whichever sections ran. */
+export function checkTargets(sections) {
+  const out = [];
+  const add = (target, figure, isMet) => out.push({ target, figure, met: isMet });
+  const t = sections.throughput;
+  if (t) add('throughput >= 80% of the bare server', `${f(t.ratio * 100, 1)}%`, t.ratio >= 0.8);
+  const ours = sections.latency?.pdp.find((r) => r.rate === 5000);
+  const bare = sections.latency?.bare.find((r) => r.rate === 5000);
+  if (ours && bare) {
+    add('5,000 req/s: p50 < 0.5 ms', `${f(ours.latencyMs.p50, 3)} ms`, ours.latencyMs.p50 < 0.5);
+    add("5,000 req/s: p99 <= 1.25 x the bare server's", `${f(ours.latencyMs.p99 / bare.latencyMs.p99)} x`, ours.latencyMs.p99 <= 1.25 * bare.latencyMs.p99);
+    add('5,000 req/s: p99 < 5 ms', `${f(ours.latencyMs.p99, 3)} ms`, ours.latencyMs.p99 < 5);
+    add('RSS < 150 MB with 10,000 policies at 5,000 req/s', `${f(ours.rssMaxMb, 0)} MB`, ours.rssMaxMb < 150);
+  }
+  const big = sections.inprocess?.rows.find((r) => r.attachments === 100_000);
+  if (big) add('in-process Resolve median < 5 µs at 100,000 attachments', `${f(big.engine.medianUs)} µs`, big.engine.medianUs < 5);
+  const r = sections.reload;
+  if (r) add('10,000-policy activation < 1 s, no failed RPC', `max ${f(r.activationMs.max, 0)} ms, ${f(r.errors)} errors`, r.activationMs.max !== null && r.activationMs.max < 1000 && r.errors === 0);
+  return out;
+}
+
+function targets(sections, out) {
+  const rows = checkTargets(sections);
+  if (rows.length === 0) return;
+  out.push('', "Targets (DESIGN.md)");
+  for (const r of rows) out.push(`${r.met ? 'met    ' : 'NOT met'}  ${r.target}: ${r.figure}`);
+}
+
+const PRINTERS = {
+  inprocess,
+  throughput,
+  latency,
+  reload,
+  overload,
+  v8flags: (s, out) => v8flags(s, out, 'V8 flags, default GC'),
+  'v8flags-stgc': (s, out) => v8flags(s, out, 'V8 flags, --single-threaded-gc'),
+};
+
+/** Writes the human-readable tables to `stream`. */
+export function printTable(results, stream) {
+  const m = results.machine;
+  const out = [
+    `guardrail-pdp benchmark, ${results.startedAt}${results.quick ? ' (--quick)' : ''}`,
+    `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, node ${m.node}, kernel ${m.kernel}, load average ${m.loadAverage.join(' ')}`,
+    `pinning: ${m.pinning}; server flags: "${results.serverFlags}"`,
+  ];
+  for (const [name, section] of Object.entries(results.sections)) {
+    out.push('');
+    PRINTERS[name](section, out);
+  }
+  targets(results.sections, out);
+  for (const [name, why] of Object.entries(results.skipped)) out.push('', `${name}: skipped, ${why}`);
+  stream.write(`${out.join('\n')}\n`);
+}
+
+/**
+ * Writes `<dir>/<timestamp>.json`, and `<dir>/latest.json` unless every section was skipped (so a
+ * machine without the tools does not overwrite real figures). Returns the paths written.
+ */
+export function writeResults(results, dir) {
+  mkdirSync(dir, { recursive: true });
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  const paths = [join(dir, `${results.startedAt.replace(/[:.]/g, '-')}.json`)];
+  if (Object.keys(results.sections).length > 0) paths.push(join(dir, 'latest.json'));
+  for (const p of paths) writeFileSync(p, json);
+  return paths;
+}

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../src/compile/compile.js';
+import { resolve } from '../../src/engine/resolve.js';
+import { ResolveResponse } from '../../src/gen/guardrail/pdp/v1/resolve.js';
+import { toResolveRequest, toResolveResponse } from '../../src/server/convert.js';
+import { parseBundleText } from '../../src/sources/yaml-bundle.js';
+
+// The harness is plain ESM JavaScript run by node (bench/*.mjs); a computed specifier imports it
+// without declaration files, so its exports are untyped here.
+const load = (name: string) => import(new URL(`../../bench/${name}`, import.meta.url).href);
+const { percentile, summarize } = await load('stats.mjs');
+const { parseSummary, scheduledLatencies } = await load('h2load.mjs');
+const { syntheticBundleData, syntheticRequest, reloadVariant } = await load('synthetic.mjs');
+
+describe('percentile', () => {
+  it('takes the nearest rank, so every reported figure is a latency some call had', () => {
+    const values = Float64Array.from({ length: 1000 }, (_, i) => i + 1);
+    expect(percentile(values, 50)).toBe(500);
+    expect(percentile(values, 99)).toBe(990);
+    expect(percentile(values, 99.9)).toBe(999);
+    expect(percentile(values, 100)).toBe(1000);
+    expect(summarize([3, 1, 2]).max).toBe(3);
+    expect(Number.isNaN(percentile(new Float64Array(0), 50))).toBe(true);
+  });
+});
+
+describe('parseSummary', () => {
+  it("reads h2load's totals, DATA bytes and request times in milliseconds", () => {
+    const text = [
+      'finished in 3.01s, 533.33 req/s, 469.47KB/s',
+      'requests: 1600 total, 1664 started, 1600 done, 1600 succeeded, 0 failed, 0 errored, 0 timeout',
+      'status codes: 1664 2xx, 0 3xx, 0 4xx, 0 5xx',
+      'traffic: 1.38MB (1442211) total, 8.28KB (8479) headers (space savings 96.33%), 1.32MB (1386112) data',
+      '                     min         max         mean         sd        +/- sd',
+      'time for request:      575us    180.48ms      4.95ms      9.33ms    93.72%',
+    ].join('\n');
+    expect(parseSummary(text)).toEqual({
+      seconds: 3.01, reqPerSec: 533.33, started: 1664, done: 1600, failed: 0, errored: 0, dataBytes: 1386112, meanMs: 4.95, maxMs: 180.48,
+    });
+  });
+});
+
+describe('scheduledLatencies', () => {
+  it('measures from the scheduled send time, so a stalled client or server cannot hide the wait', () => {
+    // 1,000/s: scheduled every 1,000 µs from t0. Each answer takes 500 µs, but calls 5..9 were
+    // sent 20 ms late (behind a stall): their latency from schedule is 20.5 ms, not 0.5 ms.
+    const t0 = 1_700_000_000_000_000;
+    const rows = Array.from({ length: 10 }, (_, k) => [t0 + k * 1000 + (k >= 5 ? 20_000 : 0), 200, 500]);
+    const r = scheduledLatencies(rows.reverse(), 1000);
+    expect(r.t0Us).toBe(t0);
+    expect(r.maxSendLagMs).toBe(20);
+    expect(r.latencyMs.p50).toBe(0.5);
+    expect(r.latencyMs.max).toBe(20.5);
+    expect(r.samples[9].latencyMs).toBe(20.5);
+  });
+});
+
+describe('synthetic workload', () => {
+  const snapshotOf = (json: string) => {
+    const result = compile(parseBundleText(json, 'synthetic.json'), { mode: 'strict' });
+    if (!result.ok) throw new Error(result.issues[0]?.message);
+    return result.snapshot;
+  };
+
+  it('builds a strictly valid bundle with half as many policies as attachments', () => {
+    const snapshot = snapshotOf(JSON.stringify(syntheticBundleData(2000)));
+    expect(snapshot.policies.size).toBe(1000);
+    expect(snapshot.attachments.size).toBe(2000);
+  });
+
+  it("reload variants change the revision but not the benchmark request's answer (h2load counts OK answers by size)", () => {
+    const json = JSON.stringify(syntheticBundleData(2000));
+    const request = toResolveRequest(syntheticRequest(2000, 0));
+    const answer = (text: string) => toResolveResponse(resolve(snapshotOf(text), request));
+    const before = answer(json);
+    const after = answer(reloadVariant(json, 1));
+    expect(after.revision).not.toBe(before.revision);
+    expect(before.matchedPolicies.length).toBeGreaterThan(0);
+    expect({ ...after, revision: '' }).toEqual({ ...before, revision: '' });
+    expect(ResolveResponse.encode(after).finish().length).toBe(ResolveResponse.encode(before).finish().length);
+  });
+});

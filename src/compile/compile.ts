@@ -88,6 +88,11 @@ function conditionIssue(bundle: Bundle, policy: string, p: ConditionProblem, mod
     const message = `condition pattern ${JSON.stringify(p.pattern)} of policy '${policy}' is not a valid Python regex (${p.message}); as in LiteLLM it matches only the model named exactly ${JSON.stringify(p.pattern)}`;
     return issueAt(bundle, 'warning', 'invalid_condition', message, path);
   }
+  if (p.reason === 'unsafe') {
+    const outcome = mode === 'strict' ? 'the bundle is rejected' : 'compat mode still runs it, so a crafted model name can stall the sidecar';
+    const message = `condition pattern ${JSON.stringify(p.pattern)} of policy '${policy}' can backtrack catastrophically (${p.message}); ${outcome}`;
+    return issueAt(bundle, mode === 'strict' ? 'error' : 'warning', 'unsafe_regex', message, path);
+  }
   const message = `condition pattern ${JSON.stringify(p.pattern)} of policy '${policy}' uses Python regex syntax the sidecar cannot evaluate (${p.message}); rewrite it${mode === 'compat' ? '; until then it matches only the model named exactly like the pattern' : ''}`;
   return issueAt(bundle, mode === 'strict' ? 'error' : 'warning', 'invalid_condition', message, path);
 }

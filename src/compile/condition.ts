@@ -1,14 +1,18 @@
 import type { ConditionSpec } from '../model/policy.js';
 import { memoByModel } from './memo.js';
 import { compilePythonFullmatch } from '../regex/python-regex.js';
+import { checkRegexSafety } from '../regex/safety.js';
 
 /** A problem with one condition pattern, for the caller to turn into a located issue. */
 export interface ConditionProblem {
   /** Index in a list condition, undefined for a single string. */
   readonly index: number | undefined;
   readonly pattern: string;
-  /** 'invalid': Python rejects it, so it matches only literally (as LiteLLM). 'unsupported': valid Python we cannot run. */
-  readonly reason: 'invalid' | 'unsupported';
+  /**
+   * 'invalid': Python rejects it, so it matches only literally (as LiteLLM). 'unsupported': valid Python
+   * we cannot run. 'unsafe': it runs, but can backtrack catastrophically (`message` says why).
+   */
+  readonly reason: 'invalid' | 'unsupported' | 'unsafe';
   readonly message: string;
 }
 
@@ -20,12 +24,18 @@ export interface CompiledCondition {
   readonly problems: readonly ConditionProblem[];
 }
 
+// The check is a pure function of the pattern and costs 10-500 µs, while a bundle repeats the same few
+// patterns across many policies (and reloads repeat them all): one bounded table for the process.
+const safetyOf = memoByModel((pattern) => (pattern === undefined ? undefined : checkRegexSafety(pattern)));
+
 const ALWAYS: CompiledCondition = Object.freeze({ test: () => true, isConstant: true, problems: [] });
 
 /**
  * Compiles a policy condition once (§2): no condition or `model: null` always matches; a missing
  * request model never matches otherwise; a list matches if any element does (an empty list never);
- * an element matches by exact string first, then by Python `re.fullmatch`.
+ * an element matches by exact string first, then by Python `re.fullmatch`. A pattern that can
+ * backtrack catastrophically is reported as an 'unsafe' problem and still compiled (the caller
+ * decides whether the bundle may load).
  */
 export function compileCondition(spec: ConditionSpec | undefined): CompiledCondition {
   if (spec === undefined || spec.model === null) return ALWAYS;
@@ -33,15 +43,15 @@ export function compileCondition(spec: ConditionSpec | undefined): CompiledCondi
   const problems: ConditionProblem[] = [];
   const regexes: ((s: string) => boolean)[] = [];
   patterns.forEach((pattern, i) => {
+    const index = typeof spec.model === 'string' ? undefined : i;
     const compiled = compilePythonFullmatch(pattern);
-    if (compiled.ok) regexes.push(compiled.fullmatch);
-    else
-      problems.push({
-        index: typeof spec.model === 'string' ? undefined : i,
-        pattern,
-        reason: compiled.reason,
-        message: compiled.message,
-      });
+    if (!compiled.ok) {
+      problems.push({ index, pattern, reason: compiled.reason, message: compiled.message });
+      return;
+    }
+    regexes.push(compiled.fullmatch);
+    const unsafe = safetyOf(pattern);
+    if (unsafe !== undefined) problems.push({ index, pattern, reason: 'unsafe', message: unsafe });
   });
   const exact = new Set(patterns);
   const evaluate = (model: string | undefined): boolean => {

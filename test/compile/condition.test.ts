@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { compile } from '../../src/compile/compile.js';
 import { compileCondition } from '../../src/compile/condition.js';
 import { MEMO_LIMIT } from '../../src/compile/memo.js';
+import { bundleFromYaml } from '../helpers/bundle.js';
 
 const test = (model: string | readonly string[] | null, subject: string | undefined): boolean =>
   compileCondition({ model }).test(subject);
@@ -71,5 +73,61 @@ describe('compileCondition (LiteLLM §2)', () => {
     for (let i = 0; i < MEMO_LIMIT + 10; i++) expect(c.test(`m-${i}`)).toBe(String(i).startsWith('1'));
     expect(c.test('m-1')).toBe(true);
     expect(c.test('m-2')).toBe(false);
+  });
+});
+
+describe('compileCondition: catastrophic backtracking', () => {
+  it('reports a pattern that can backtrack exponentially as unsafe, and still evaluates it', () => {
+    const c = compileCondition({ model: '(a+)+$' });
+    expect(c.problems).toEqual([
+      { index: undefined, pattern: '(a+)+$', reason: 'unsafe', message: expect.stringMatching(/^nested quantifier: a\+ /) },
+    ]);
+    expect(c.test('aaa')).toBe(true);
+    expect(c.test('b')).toBe(false);
+  });
+
+  it('reports which list element is unsafe, and nothing for the safe ones', () => {
+    const c = compileCondition({ model: ['gpt-4.*', '(?i)claude-3-(opus|sonnet).*', '(.*a){20}'] });
+    expect(c.problems).toEqual([expect.objectContaining({ index: 2, pattern: '(.*a){20}', reason: 'unsafe' })]);
+  });
+
+  it('does not also report a pattern Python rejects as unsafe', () => {
+    expect(compileCondition({ model: '(a+)+(' }).problems).toEqual([expect.objectContaining({ reason: 'invalid' })]);
+  });
+});
+
+describe('compile: unsafe condition patterns (rule unsafe_regex)', () => {
+  const yaml = `guardrails:
+  - {guardrail_name: pii, litellm_params: {guardrail: presidio}}
+policies:
+  ok-policy:
+    guardrails: {add: [pii]}
+    condition: {model: "gpt-4.*"}
+  slow-policy:
+    guardrails: {add: [pii]}
+    condition:
+      model: "(a+)+$"
+policy_attachments:
+  - {policy: slow-policy, scope: "*"}
+`;
+
+  it('rejects a strict bundle with an error located at the pattern', () => {
+    const result = compile(bundleFromYaml(yaml, 'bundle.yaml'), { mode: 'strict' });
+    expect(result.ok).toBe(false);
+    expect(result.issues).toEqual([
+      expect.objectContaining({ severity: 'error', rule: 'unsafe_regex', file: 'bundle.yaml', line: 10, path: 'policies.slow-policy.condition.model' }),
+    ]);
+    const [issue] = result.issues;
+    expect(issue?.message).toContain(`"(a+)+$" of policy 'slow-policy'`);
+    expect(issue?.message).toContain('nested quantifier');
+    expect(issue?.message).toContain('the bundle is rejected');
+  });
+
+  it('loads a compat bundle with a warning that says the pattern still runs', () => {
+    const result = compile(bundleFromYaml(yaml, 'bundle.yaml'), { mode: 'compat' });
+    expect(result.ok).toBe(true);
+    expect(result.issues).toEqual([expect.objectContaining({ severity: 'warning', rule: 'unsafe_regex', line: 10 })]);
+    expect(result.issues[0]?.message).toContain('compat mode still runs it');
+    if (result.ok) expect(result.snapshot.policies.get('slow-policy')?.appliesTo('aaa')).toBe(true);
   });
 });

@@ -3,6 +3,7 @@ import type { AttachmentSpec } from '../model/policy.js';
 import type { AttachmentIndex, AttachmentMatch } from '../model/snapshot.js';
 import { compilePatterns, MATCH_ALL, matchesPatterns, type PatternSet } from './patterns.js';
 import { PrefixTrie } from './prefix-trie.js';
+import { finish, type Steps } from './steps.js';
 
 interface CompiledAttachment {
   readonly spec: AttachmentSpec;
@@ -47,22 +48,34 @@ type Dimension = 'teams' | 'keys' | 'models' | 'tags';
  * the first match per policy in attachment order. The cost follows the candidates, not the total.
  */
 export function createAttachmentIndex(specs: readonly AttachmentSpec[]): AttachmentIndex {
+  return finish(attachmentIndexSteps(specs));
+}
+
+/** `createAttachmentIndex` cut into steps (two per attachment), for a driver that yields between them. */
+export function* attachmentIndexSteps(specs: readonly AttachmentSpec[]): Steps<AttachmentIndex> {
   const policyIds = new Map<string, number>();
-  const compiled: CompiledAttachment[] = specs.map((spec) => {
+  const compiled: CompiledAttachment[] = [];
+  for (const spec of specs) {
     let policyId = policyIds.get(spec.policy);
     if (policyId === undefined) policyIds.set(spec.policy, (policyId = policyIds.size));
     const set = (list: readonly string[] | undefined): PatternSet =>
       spec.isGlobal || list === undefined ? MATCH_ALL : compilePatterns(list);
-    return {
+    compiled.push({
       spec,
       policyId,
       teams: set(spec.teams),
       keys: set(spec.keys),
       models: set(spec.models),
       tags: spec.isGlobal || spec.tags === undefined ? undefined : compilePatterns(spec.tags),
-    };
-  });
-  return new IndexedAttachments(compiled, policyIds.size);
+    });
+    yield;
+  }
+  const index = new IndexedAttachments(compiled, policyIds.size);
+  for (let id = 0; id < compiled.length; id++) {
+    index.place(id);
+    yield;
+  }
+  return index;
 }
 
 class IndexedAttachments implements AttachmentIndex {
@@ -92,11 +105,14 @@ class IndexedAttachments implements AttachmentIndex {
     this.#all = all;
     this.#seen = new Uint32Array(all.length);
     this.#policySeen = new Uint32Array(policyCount);
-    all.forEach((a, id) => {
-      const anchor = chooseAnchor(a);
-      if (anchor === undefined) this.#always.push(id);
-      else this.#dims[anchor].add(a[anchor] as PatternSet, id);
-    });
+  }
+
+  /** Indexes attachment `id`; call once per attachment, in order, before the first `match`. */
+  place(id: number): void {
+    const a = this.#all[id] as CompiledAttachment;
+    const anchor = chooseAnchor(a);
+    if (anchor === undefined) this.#always.push(id);
+    else this.#dims[anchor].add(a[anchor] as PatternSet, id);
   }
 
   match(ctx: RequestContext): readonly AttachmentMatch[] {

@@ -3,13 +3,14 @@ import { compileGuardrails, type GuardrailEnv } from '../guardrails/index.js';
 import type { Bundle } from '../model/bundle.js';
 import { compareIssues, type Issue } from '../model/issue.js';
 import type { PolicySpec, ValidationMode } from '../model/policy.js';
-import type { Snapshot } from '../model/snapshot.js';
-import { createAttachmentIndex } from './attachment-index.js';
+import type { CompiledPolicy, Snapshot } from '../model/snapshot.js';
+import { attachmentIndexSteps } from './attachment-index.js';
 import { compileCondition, type CompiledCondition, type ConditionProblem } from './condition.js';
 import { issueAt } from './issues.js';
-import { parseBundle } from './parse.js';
+import { parseBundleSteps } from './parse.js';
 import { compilePolicies } from './policies.js';
-import { validateBundle } from './validate.js';
+import { finish, type Steps } from './steps.js';
+import { validateBundleSteps } from './validate.js';
 import { createVersionOverlay } from './versions.js';
 
 export interface CompileOptions {
@@ -31,8 +32,22 @@ export type CompileResult =
  * revision from the content hash and the mode. Errors reject the whole bundle.
  */
 export function compile(bundle: Bundle, options: CompileOptions): CompileResult {
-  const { parsed, issues } = parseBundle(bundle);
-  issues.push(...validateBundle(bundle, parsed, options.mode, brokenPolicyNames(bundle, parsed.policies)));
+  return finish(compileSteps(bundle, options));
+}
+
+/** Policies compiled per step by `compileSteps`: about a millisecond's work. */
+const POLICIES_PER_STEP = 200;
+
+/**
+ * `compile` cut into steps of a millisecond or less (a policy, an attachment, a chunk of
+ * chains), so the activator can let RPCs run between them; `compile` runs the same steps back to
+ * back. The bundle must not change while the steps run (Bundles are immutable).
+ */
+export function* compileSteps(bundle: Bundle, options: CompileOptions): Steps<CompileResult> {
+  const { parsed, issues } = yield* parseBundleSteps(bundle);
+  yield;
+  issues.push(...(yield* validateBundleSteps(bundle, parsed, options.mode, brokenPolicyNames(bundle, parsed.policies))));
+  yield;
 
   const conditions = new Map<string, CompiledCondition>();
   for (const policy of parsed.policies) {
@@ -40,17 +55,25 @@ export function compile(bundle: Bundle, options: CompileOptions): CompileResult 
     const condition = compileCondition(policy.condition);
     conditions.set(policy.name, condition);
     for (const problem of condition.problems) issues.push(conditionIssue(bundle, policy.name, problem, options.mode));
+    yield;
   }
 
   const guardrails = compileGuardrails(parsed.guardrails, options.guardrailEnv ?? {}, options.mode, (spec, severity, rule, message, path) =>
     issues.push(issueAt(bundle, severity, rule, message, ['guardrails', spec.index, 'litellm_params', ...path])),
   );
+  yield;
 
   issues.sort(compareIssues);
   if (issues.some((i) => i.severity === 'error')) return { ok: false, issues: Object.freeze(issues) };
 
   const specs = new Map(parsed.policies.map((p) => [p.name, p] as const));
-  const policies = compilePolicies(specs, conditions);
+  const policies = new Map<string, CompiledPolicy>();
+  for (let i = 0; i < parsed.policies.length; i += POLICIES_PER_STEP) {
+    const names = parsed.policies.slice(i, i + POLICIES_PER_STEP).map((p) => p.name);
+    for (const [name, policy] of compilePolicies(specs, conditions, names)) policies.set(name, policy);
+    yield;
+  }
+  const attachments = yield* attachmentIndexSteps(parsed.attachments);
   const versions = new Map(parsed.versions.map((v) => [v.id, v] as const));
   const warnings = Object.freeze(issues);
   const snapshot: Snapshot = Object.freeze({
@@ -59,7 +82,7 @@ export function compile(bundle: Bundle, options: CompileOptions): CompileResult 
     loadedAt: (options.now ?? (() => new Date()))(),
     mode: options.mode,
     policies,
-    attachments: createAttachmentIndex(parsed.attachments),
+    attachments,
     guardrails,
     versions,
     withVersions: createVersionOverlay(policies, specs, conditions, versions),

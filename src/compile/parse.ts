@@ -7,6 +7,7 @@ import { describe, didYouMean, isMapping, ParseContext, type Mapping } from './p
 import { parseGuardrail } from './parse-guardrail.js';
 import { parsePolicy } from './parse-policy.js';
 import { parseVersions } from './parse-versions.js';
+import { finish, type Steps } from './steps.js';
 
 /** The three sections LiteLLM reads, parsed field by field (LITELLM_SEMANTICS.md §1, §3, §8). Frozen. */
 export interface ParsedBundle {
@@ -24,18 +25,22 @@ export interface ParsedBundle {
  * `duplicate_guardrail`), keys LiteLLM silently ignores as `unknown_key` warnings. Issues are sorted.
  */
 export function parseBundle(bundle: Bundle): { parsed: ParsedBundle; issues: Issue[] } {
+  return finish(parseBundleSteps(bundle));
+}
+
+/** `parseBundle` cut into steps (one per policy and attachment), for a driver that yields between them. */
+export function* parseBundleSteps(bundle: Bundle): Steps<{ parsed: ParsedBundle; issues: Issue[] }> {
   const ctx = new ParseContext(bundle);
   const data = bundle.data;
   let parsed: ParsedBundle = EMPTY;
   if (isMapping(data)) {
     reportDuplicateKeys(ctx);
     warnNearMissSections(ctx, data);
-    parsed = Object.freeze({
-      guardrails: parseGuardrails(ctx, data.guardrails),
-      policies: parsePolicies(ctx, data.policies),
-      attachments: parseAttachments(ctx, data.policy_attachments),
-      versions: parseVersions(ctx, data.policy_versions),
-    });
+    const guardrails = parseGuardrails(ctx, data.guardrails);
+    yield;
+    const policies = yield* parsePolicies(ctx, data.policies);
+    const attachments = yield* parseAttachments(ctx, data.policy_attachments);
+    parsed = Object.freeze({ guardrails, policies, attachments, versions: parseVersions(ctx, data.policy_versions) });
   } else if (data !== null && data !== undefined) {
     ctx.error('invalid_bundle', `the bundle must be a mapping (guardrails:, policies:, policy_attachments:), got ${describe(data)}`, []);
   }
@@ -98,13 +103,14 @@ function parseGuardrails(ctx: ParseContext, raw: unknown): readonly GuardrailSpe
   return Object.freeze(out);
 }
 
-function parsePolicies(ctx: ParseContext, raw: unknown): readonly PolicySpec[] {
+function* parsePolicies(ctx: ParseContext, raw: unknown): Steps<readonly PolicySpec[]> {
   if (raw === null || raw === undefined) return Object.freeze([]);
   if (!isMapping(raw)) {
     ctx.error('invalid_bundle', `policies must be a mapping of policy name to policy, got ${describe(raw)}`, ['policies']);
     return Object.freeze([]);
   }
   const nonString = new Map((ctx.bundle.keysAt(['policies']) ?? []).filter((k) => !k.isString).map((k) => [k.name, k.source]));
+  yield;
   const out: PolicySpec[] = [];
   for (const name of ctx.orderedKeys(raw, ['policies'])) {
     const source = nonString.get(name);
@@ -115,21 +121,24 @@ function parsePolicies(ctx: ParseContext, raw: unknown): readonly PolicySpec[] {
     }
     const spec = parsePolicy(ctx, name, raw[name]);
     if (spec) out.push(spec);
+    yield;
   }
   return Object.freeze(out);
 }
 
-function parseAttachments(ctx: ParseContext, raw: unknown): readonly AttachmentSpec[] {
+function* parseAttachments(ctx: ParseContext, raw: unknown): Steps<readonly AttachmentSpec[]> {
   if (raw === null || raw === undefined) return Object.freeze([]);
   if (!Array.isArray(raw)) {
     ctx.error('invalid_bundle', `policy_attachments must be a list of attachments, got ${describe(raw)}`, ['policy_attachments']);
     return Object.freeze([]);
   }
   const out: AttachmentSpec[] = [];
-  raw.forEach((entry: unknown, index) => {
-    const spec = parseAttachment(ctx, entry, index);
+  for (let index = 0; index < raw.length; index++) {
+    if (!(index in raw)) continue; // a hole, skipped as forEach does
+    const spec = parseAttachment(ctx, raw[index] as unknown, index);
     if (spec) out.push(spec);
-  });
+    yield;
+  }
   return Object.freeze(out);
 }
 

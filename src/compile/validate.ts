@@ -3,6 +3,7 @@ import { compareIssues, type Issue, type IssueRule, type Severity } from '../mod
 import type { PolicySpec, ValidationMode } from '../model/policy.js';
 import type { ParsedBundle } from './parse.js';
 import { issueAt } from './issues.js';
+import { finish, type Steps } from './steps.js';
 
 /** LiteLLM's validator stops an inheritance walk after this many hops (policy_validator.py). */
 const MAX_DEPTH = 100;
@@ -19,6 +20,16 @@ export function validateBundle(
   mode: ValidationMode,
   brokenPolicyNames: ReadonlySet<string>,
 ): Issue[] {
+  return finish(validateBundleSteps(bundle, parsed, mode, brokenPolicyNames));
+}
+
+/** `validateBundle` cut into steps (one per policy and attachment), for a driver that yields between them. */
+export function* validateBundleSteps(
+  bundle: Bundle,
+  parsed: ParsedBundle,
+  mode: ValidationMode,
+  brokenPolicyNames: ReadonlySet<string>,
+): Steps<Issue[]> {
   const issues: Issue[] = [];
   const seen = new Set<string>();
   const report = (severity: Severity, rule: IssueRule, message: string, path: DocPath): void => {
@@ -60,6 +71,7 @@ export function validateBundle(
     for (const problem of walkInheritance(policy.name, policies, isDefined)) {
       report(blocking, problem.rule, problem.message, ['policies', problem.policy, 'inherit']);
     }
+    yield;
   }
 
   // LiteLLM never validates attachments: one naming no defined policy silently never applies.
@@ -69,6 +81,7 @@ export function validateBundle(
     else if (!isDefined(a.policy)) {
       report('warning', 'unknown_policy', `attachment names policy '${a.policy}', which is not defined; LiteLLM never applies it`, [...path, 'policy']);
     }
+    yield;
   }
   return issues.sort(compareIssues);
 }

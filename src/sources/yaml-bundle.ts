@@ -2,11 +2,10 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { PdpError } from '../errors.js';
 import type { Bundle } from '../model/bundle.js';
-import type { Issue } from '../model/issue.js';
+import { parseBundleBytes } from './bundle-text.js';
 import type { PolicySource } from './source.js';
 import { watchForChanges } from './watch.js';
-import { parseJsonDocument } from './json-document.js';
-import { parseYamlDocument, type YamlProblem } from './yaml-document.js';
+import { loadInWorker } from './worker-loader.js';
 
 /** Default limit on a bundle file's size: 16 MiB. */
 export const DEFAULT_MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
@@ -25,8 +24,10 @@ export interface YamlBundleSourceOptions {
 
 /**
  * A policy source reading one YAML or JSON file. `load()` reads it whole, hashes the bytes and
- * parses them as PyYAML (which LiteLLM uses) would; bytes with the hash of the last bundle it
- * built give that same (frozen) Bundle back without parsing again.
+ * parses them as PyYAML (which LiteLLM uses) would, on a loader thread (`loadInWorker`: parsing a
+ * 10,000-policy bundle takes hundreds of milliseconds as JSON and seconds as YAML, which must not
+ * stall RPCs); bytes with the hash of the last bundle it built give that same (frozen) Bundle back
+ * without parsing again.
  *
  * `watch` watches the file's directory (see `watchFile`) and reports a change only when what is
  * there differs from what the last `load()` found: other bytes, or another read error. So a busy
@@ -44,7 +45,7 @@ export function createYamlBundleSource(options: YamlBundleSourceOptions): Policy
     const read = await readOnce(path, maxBytes);
     lastFound = fingerprint(read);
     if (!read.ok) throw read.error;
-    if (last?.hash !== read.hash) last = bundleFromBytes(read.bytes, read.hash, path);
+    if (last?.hash !== read.hash) last = await loadInWorker({ kind: 'file', origin: path, bytes: read.bytes, hash: read.hash });
     return last;
   };
   const isChanged = async (): Promise<boolean> => fingerprint(await readOnce(path, maxBytes)) !== lastFound;
@@ -58,7 +59,8 @@ export function createYamlBundleSource(options: YamlBundleSourceOptions): Policy
 }
 
 /**
- * Parses bundle text exactly as `load()` parses file bytes (the hash is of the UTF-8 bytes).
+ * Parses bundle text exactly as `load()` parses file bytes (the hash is of the UTF-8 bytes), in this
+ * thread and synchronously.
  * Throws PdpError BUNDLE_INVALID with one `unparseable` issue per YAML error.
  */
 export function parseBundleText(text: string, origin: string): Bundle {
@@ -118,32 +120,6 @@ function hashOf(bytes: Uint8Array): string {
 }
 
 function bundleFromBytes(bytes: Uint8Array, hash: string, origin: string): Bundle {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw unparseable(origin, [{ message: 'the file is not valid UTF-8', line: 0, column: 0 }]);
-  }
-  const document = parseJsonDocument(text) ?? yamlDocument(text, origin);
-  const { data, locate, keysAt, duplicateKeys } = document;
+  const { data, locate, keysAt, duplicateKeys } = parseBundleBytes(bytes, origin);
   return Object.freeze({ origin, hash, data, locate, keysAt, duplicateKeys });
-}
-
-function yamlDocument(text: string, origin: string) {
-  const parsed = parseYamlDocument(text);
-  if (!parsed.ok) throw unparseable(origin, parsed.problems);
-  return parsed.document;
-}
-
-function unparseable(origin: string, problems: readonly YamlProblem[]): PdpError {
-  const issues: Issue[] = problems.map((p) =>
-    Object.freeze({ severity: 'error', rule: 'unparseable', message: p.message, file: origin, line: p.line, column: p.column, path: '' }),
-  );
-  const first = problems[0]!;
-  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
-  return new PdpError(
-    'BUNDLE_INVALID',
-    `cannot parse bundle ${origin}: ${first.message} at line ${first.line}, column ${first.column}${more}; fix the YAML or JSON syntax`,
-    { issues },
-  );
 }

@@ -7,17 +7,21 @@ import {
   parseDocument,
   type Document,
   type Node,
-  type Pair,
   type Tags,
-  type YAMLMap,
 } from 'yaml';
-import type { Bundle, DocPath, DuplicateKey, SourceKey } from '../model/bundle.js';
+import type { Bundle, DocPath } from '../model/bundle.js';
 import type { SourcePosition } from '../model/issue.js';
+import { createSourceLookup, NODE_ALIAS, NODE_MAP, NODE_OTHER, NODE_SEQ, type SourceTable } from './source-table.js';
+import { SourceTableBuilder } from './source-table-builder.js';
 
-/** The document part of a Bundle: the plain data plus where its nodes and keys are in the text. */
+/**
+ * The document part of a Bundle: the plain data plus where its nodes and keys are in the text,
+ * answered from `table` (which a loader thread hands over with the data).
+ */
 export type YamlDocument = Pick<Bundle, 'data' | 'keysAt' | 'duplicateKeys'> & {
   /** Never undefined here: a path that is not in the document gives its nearest existing ancestor. */
   readonly locate: (path: DocPath) => SourcePosition;
+  readonly table: SourceTable;
 };
 
 /** A YAML error, positioned in the text (line 0 when the parser cannot tell where). */
@@ -54,16 +58,8 @@ export function parseYamlDocument(text: string): { ok: true; document: YamlDocum
   } catch (e) {
     return { ok: false, problems: [{ message: e instanceof Error ? e.message : String(e), line: 0, column: 0 }] };
   }
-  const index = new SourceIndex(doc, lineCounter);
-  return {
-    ok: true,
-    document: {
-      data,
-      locate: (path) => index.locate(path),
-      keysAt: (path) => index.keysAt(path),
-      duplicateKeys: index.duplicates(),
-    },
-  };
+  const table = tableOf(doc, lineCounter);
+  return { ok: true, document: { data, table, ...createSourceLookup(table) } };
 }
 
 // PyYAML's YAML 1.1 booleans: unlike the `yaml` package's 1.1 schema, `y` and `n` stay strings.
@@ -78,131 +74,68 @@ function pyyamlTags(tags: Tags): Tags {
   );
 }
 
-/** Finds nodes and keys of one parsed document by path; per-mapping key tables are built on first use. */
-class SourceIndex {
-  private readonly tables = new WeakMap<YAMLMap, KeyTable>();
-
-  constructor(
-    private readonly doc: Document.Parsed,
-    private readonly lines: LineCounter,
-  ) {}
-
-  /** The value node at `path` (the key when the value is empty), else the nearest existing ancestor. */
-  locate(path: DocPath): SourcePosition {
-    let at: Node | null = this.doc.contents;
-    let pos = at ? this.position(at) : { line: 1, column: 1 };
-    for (const segment of path) {
-      const found = this.child(at, segment);
-      if (!found) break;
-      at = found.value;
-      pos = this.position(found.value && !isEmpty(found.value) ? found.value : found.key);
-    }
-    return pos;
-  }
-
-  /** Keys merged in with YAML 1.1 `<<` are not listed (they are in `data`). */
-  keysAt(path: DocPath): readonly SourceKey[] | undefined {
-    let at: Node | null = this.doc.contents;
-    for (const segment of path) {
-      const found = this.child(at, segment);
-      if (!found) return undefined;
-      at = found.value;
-    }
-    const map = this.deref(at);
-    return isMap(map) ? this.table(map).keys : undefined;
-  }
-
-  /** One walk over the document. Aliases are not followed: their anchor is walked where it is defined. */
-  duplicates(): readonly DuplicateKey[] {
-    const found: DuplicateKey[] = [];
-    const walk = (node: unknown, path: DocPath): void => {
-      if (isSeq(node)) node.items.forEach((item, i) => walk(item, [...path, i]));
-      if (!isMap(node)) return;
-      for (const key of this.table(node).keys) {
-        if (key.positions.length > 1) found.push({ path: [...path, key.name], positions: key.positions });
-      }
-      for (const pair of node.items) if (!isMergeKey(pair.key)) walk(pair.value, [...path, keyName(pair.key)]);
-    };
-    walk(this.doc.contents, []);
-    return found;
-  }
-
-  private child(node: Node | null, segment: string | number): { key: Node; value: Node | null } | undefined {
-    const coll = this.deref(node);
-    if (isSeq(coll)) {
-      const item = typeof segment === 'number' ? coll.items[segment] : undefined;
-      return isNodeLike(item) ? { key: item, value: item } : undefined;
-    }
-    if (!isMap(coll)) return undefined;
-    const pair = this.lookup(coll, String(segment));
-    if (!pair || !isNodeLike(pair.key)) return undefined;
-    return { key: pair.key, value: isNodeLike(pair.value) ? pair.value : null };
-  }
-
-  // Explicit keys win (the last occurrence, as PyYAML); then `<<` sources in order, earlier first.
-  private lookup(map: YAMLMap, name: string, seen?: Set<YAMLMap>): Pair | undefined {
-    const table = this.table(map);
-    const pair = table.pairs.get(name);
-    if (pair || table.merges.length === 0 || seen?.has(map)) return pair;
-    seen = seen ?? new Set();
-    seen.add(map);
-    for (const source of table.merges) {
-      const target = this.deref(source);
-      const maps = isSeq(target) ? target.items.map((i) => this.deref(isNodeLike(i) ? i : null)) : [target];
-      for (const m of maps) {
-        const found = isMap(m) ? this.lookup(m, name, seen) : undefined;
-        if (found) return found;
-      }
-    }
-    return undefined;
-  }
-
-  private table(map: YAMLMap): KeyTable {
-    let table = this.tables.get(map);
-    if (table) return table;
-    const pairs = new Map<string, Pair>();
-    const keys = new Map<string, { name: string; isString: boolean; source: string; positions: SourcePosition[] }>();
-    const merges: Node[] = [];
-    for (const pair of map.items) {
-      const key = pair.key;
-      if (isMergeKey(key)) {
-        if (isNodeLike(pair.value)) merges.push(pair.value);
-        continue;
-      }
-      const name = keyName(key);
-      pairs.set(name, pair);
-      const position = isNodeLike(key) ? this.position(key) : { line: 0, column: 0 };
-      const entry = keys.get(name);
-      if (entry) entry.positions.push(position);
-      else
-        keys.set(name, {
-          name,
-          isString: isScalar(key) && typeof key.value === 'string',
-          source: isScalar(key) && typeof key.source === 'string' ? key.source : String(key),
-          positions: [position],
-        });
-    }
-    table = { pairs, merges, keys: [...keys.values()] };
-    this.tables.set(map, table);
-    return table;
-  }
-
-  private deref(node: Node | null): Node | null {
-    return isAlias(node) ? (node.resolve(this.doc) ?? null) : node;
-  }
-
-  private position(node: Node): SourcePosition {
+/**
+ * The source table of a parsed document: every node and key with its position, breadth first.
+ * Alias nodes point at their anchor's node, so lookups follow them; `<<` pairs are kept as merges.
+ */
+function tableOf(doc: Document.Parsed, lines: LineCounter): SourceTable {
+  const builder = new SourceTableBuilder();
+  const queue: Node[] = [];
+  const ids = new Map<Node, number>();
+  const position = (node: Node): SourcePosition => {
     const offset = node.range?.[0];
     if (offset === undefined) return { line: 0, column: 0 };
-    const { line, col } = this.lines.linePos(offset);
+    const { line, col } = lines.linePos(offset);
     return { line, column: col };
+  };
+  const add = (node: Node): number => {
+    const kind = isMap(node) ? NODE_MAP : isSeq(node) ? NODE_SEQ : isAlias(node) ? NODE_ALIAS : NODE_OTHER;
+    const id = builder.node(kind, position(node));
+    ids.set(node, id);
+    queue.push(node);
+    return id;
+  };
+  if (doc.contents) add(doc.contents);
+  for (let n = 0; n < queue.length; n++) {
+    const node = queue[n];
+    if (isSeq(node)) {
+      builder.open(n);
+      for (const item of node.items) {
+        if (isNodeLike(item)) builder.item(n, add(item), position(item));
+        else builder.item(n, undefined, { line: 0, column: 0 });
+      }
+    } else if (isMap(node)) {
+      builder.open(n);
+      for (const pair of node.items) {
+        const key = pair.key;
+        const value = isNodeLike(pair.value) ? pair.value : null;
+        const keyAt = isNodeLike(key) ? position(key) : undefined;
+        const isMerge = isMergeKey(key);
+        const valueId = value === null ? undefined : add(value);
+        // The value node, or the key when the value is empty (`key:` with nothing after it).
+        const at = value !== null && !isEmpty(value) ? position(value) : (keyAt ?? { line: 0, column: 0 });
+        builder.pair(
+          n,
+          {
+            name: isMerge ? '<<' : keyName(key),
+            isString: isScalar(key) && typeof key.value === 'string',
+            source: isScalar(key) && typeof key.source === 'string' ? key.source : String(key),
+            isMerge,
+            position: keyAt,
+          },
+          valueId,
+          at,
+        );
+      }
+    }
   }
-}
-
-interface KeyTable {
-  readonly pairs: ReadonlyMap<string, Pair>;
-  readonly merges: readonly Node[];
-  readonly keys: readonly SourceKey[];
+  // After numbering: an alias's anchor may come later in breadth-first order.
+  for (const [node, id] of ids) {
+    if (!isAlias(node)) continue;
+    const target = node.resolve(doc);
+    builder.alias(id, target === undefined ? -1 : (ids.get(target) ?? -1));
+  }
+  return builder.build();
 }
 
 // In YAML 1.1 mode `yaml` resolves a plain `<<` key to a symbol.

@@ -33,6 +33,14 @@ describe('parseJsonDocument', () => {
     expect(doc?.data).toEqual({ policies: { a: { guardrails: ['y'] } } });
   });
 
+  it('reports duplicate keys nested in lists with their full path, and counts lines at \\n only', () => {
+    const doc = parseJsonDocument('{"a": [{"x": 1},\r\n {"y": {"k": 1, "k": 2, "k": 3}}]}');
+    expect(doc?.duplicateKeys).toEqual([
+      { path: ['a', 1, 'y', 'k'], positions: [{ line: 2, column: 9 }, { line: 2, column: 17 }, { line: 2, column: 25 }] },
+    ]);
+    expect(doc?.locate(['a', 1, 'y', 'k'])).toEqual({ line: 2, column: 30 });
+  });
+
   it('declines text that is not strict JSON, so it is read as YAML', () => {
     expect(parseJsonDocument('{policies: {a: {}}}')).toBeUndefined();
     expect(parseJsonDocument('policies: {}')).toBeUndefined();

@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Activator, type ActivationEvent } from '../../src/activation/activator.js';
+import { SnapshotHolder } from '../../src/activation/holder.js';
+import { loadInWorker } from '../../src/sources/worker-loader.js';
+import type { PolicySource } from '../../src/sources/source.js';
+import { createYamlBundleSource } from '../../src/sources/yaml-bundle.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pdp-activator-loading-'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const GOOD = 'policies:\n  a: {guardrails: {add: [x]}}\npolicy_attachments:\n  - {policy: a, scope: "*"}\n';
+
+function activatorFor(source: PolicySource) {
+  const holder = new SnapshotHolder();
+  const events: ActivationEvent[] = [];
+  const activator = new Activator({ source, holder, mode: 'strict', log: pino({ level: 'silent' }) });
+  activator.subscribe((e) => events.push(e));
+  return { holder, activator, events };
+}
+
+describe('Activator with sources that load on a loader thread', () => {
+  it('keeps the last good snapshot when the file becomes malformed, and reports the parse error', async () => {
+    const file = path.join(dir, 'bundle.yaml');
+    fs.writeFileSync(file, GOOD);
+    const { holder, activator, events } = activatorFor(createYamlBundleSource({ path: file }));
+    expect((await activator.activate()).ok).toBe(true);
+    const good = holder.current();
+
+    fs.writeFileSync(file, 'policies:\n  a: [unclosed\n');
+    const result = await activator.activate();
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe('BUNDLE_INVALID');
+    expect(result.issues.map((i) => i.rule)).toContain('unparseable');
+    expect(holder.current()).toBe(good);
+    expect(events.map((e) => e.kind)).toEqual(['activated', 'failed']);
+  });
+
+  it('keeps the last good snapshot when the loader thread crashes, and names the thread in the failure', async () => {
+    const bytes = Buffer.from(GOOD);
+    const request = { kind: 'file' as const, origin: 'crashy.yaml', bytes, hash: createHash('sha256').update(bytes).digest('hex') };
+    let loads = 0;
+    const source: PolicySource = {
+      origin: 'crashy.yaml',
+      // The second load gets a heap too small to start the loader: the thread dies.
+      load: () => loadInWorker(request, loads++ === 0 ? {} : { resourceLimits: { maxOldGenerationSizeMb: 2, maxYoungGenerationSizeMb: 1 } }),
+    };
+    const { holder, activator, events } = activatorFor(source);
+    expect((await activator.activate()).ok).toBe(true);
+    const good = holder.current();
+
+    const result = await activator.activate();
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe('INTERNAL');
+    expect(result.error.message).toContain('the loader thread for crashy.yaml failed');
+    expect(holder.current()).toBe(good);
+    expect(activator.lastFailure?.message).toContain('loader thread');
+    expect(events.map((e) => e.kind)).toEqual(['activated', 'failed']);
+  });
+});

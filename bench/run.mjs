@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runInprocess } from './inprocess.mjs';
+import { runPipeline } from './pipeline.mjs';
 import { runLatency } from './latency.mjs';
 import { describeMachine, pinSelf } from './machine.mjs';
 import { runOverload } from './overload.mjs';
@@ -20,6 +21,7 @@ import { prepareWorkload } from './workload.mjs';
 /** Sections in run order; `load` ones need h2load and the 10,000-policy workload. */
 const SECTIONS = [
   { name: 'inprocess', load: false, run: (ctx) => runInprocess(ctx) },
+  { name: 'pipeline', load: false, run: (ctx) => runPipeline(ctx) },
   { name: 'throughput', load: true, run: (ctx) => runThroughput(ctx) },
   { name: 'latency', load: true, run: (ctx) => runLatency(ctx) },
   { name: 'reload', load: true, run: (ctx) => runReload(ctx) },

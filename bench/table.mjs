@@ -15,6 +15,13 @@ function inprocess(s, out) {
   for (const r of s.rows) out.push(row([f(r.attachments), f(r.policies), `${f(r.engine.medianUs)} / ${f(r.engine.p99Us)}`, f(r.engine.bytesPerCall), `${f(r.handler.medianUs)} / ${f(r.handler.p99Us)}`, f(r.handler.bytesPerCall)], w));
 }
 
+function pipeline(s, out) {
+  out.push(`In-process ExecutePipeline, no gRPC: ${s.steps} built-in steps over a ${f(s.promptChars)}-character prompt (${f(s.calls)} timed calls)`);
+  const w = [12, 24];
+  out.push(row(['path', 'median/p99 µs'], w));
+  for (const name of ['engine', 'handler']) out.push(row([name, `${f(s[name].medianUs)} / ${f(s[name].p99Us)}`], w));
+}
+
 function throughput(s, out) {
   out.push(`Closed-loop maximum (h2load, ${s.clients} connection x ${s.streams} calls in flight, ${s.seconds} s)`);
   const w = [16, 9, 9, 8, 9, 8, 7];
@@ -89,6 +96,7 @@ function targets(sections, out) {
 
 const PRINTERS = {
   inprocess,
+  pipeline,
   throughput,
   latency,
   reload,

@@ -1,52 +1,12 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile/compile.js';
-import { GUARDRAIL_KINDS } from '../../src/guardrails/index.js';
-import type { GuardrailCheck, GuardrailInput, GuardrailVerdict } from '../../src/model/guardrail.js';
+import type { GuardrailCheck } from '../../src/model/guardrail.js';
 import type { ValidationMode } from '../../src/model/policy.js';
 import { bundleFromYaml } from '../helpers/bundle.js';
+import { buildGuardrail, checkOf as checkGuardrail, runSync as run } from '../helpers/guardrail.js';
 
-// The real safety check is being written elsewhere; this stand-in flags one known-bad shape and
-// defers to the real one for everything else, so these tests stay valid when it lands.
-vi.mock('../../src/regex/safety.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../src/regex/safety.js')>();
-  return { checkRegexSafety: (p: string) => (p.includes('(a+)+') ? 'nested quantifier' : real.checkRegexSafety(p)) };
-});
-
-interface Reported {
-  readonly severity: string;
-  readonly rule: string;
-  readonly message: string;
-  readonly path: string;
-}
-
-/** Compiles a litellm_content_filter guardrail from its litellm_params (minus guardrail and mode). */
-function build(params: Record<string, unknown>, mode: ValidationMode = 'strict'): { check: GuardrailCheck | undefined; issues: Reported[] } {
-  const issues: Reported[] = [];
-  const kind = GUARDRAIL_KINDS.get('litellm_content_filter');
-  const result = kind?.compile(
-    { index: 0, name: 'cf', kind: 'litellm_content_filter', mode: 'pre_call', params: { guardrail: 'litellm_content_filter', mode: 'pre_call', ...params } },
-    { env: {}, mode, report: (severity, rule, message, path) => issues.push({ severity, rule, message, path: path.join('.') }) },
-  );
-  return { check: result?.check, issues };
-}
-
-function checkOf(params: Record<string, unknown>): GuardrailCheck {
-  const { check, issues } = build(params);
-  if (check === undefined) throw new Error(`did not compile: ${issues.map((i) => i.message).join('; ')}`);
-  return check;
-}
-
-function run(check: GuardrailCheck, texts: readonly string[], inputType: 'request' | 'response' = 'request'): GuardrailVerdict {
-  const input: GuardrailInput = {
-    inputType,
-    texts,
-    messages: inputType === 'request' ? texts.map((content) => ({ role: 'user', content })) : [],
-    context: { teamAlias: undefined, keyAlias: undefined, model: undefined, tags: [] },
-    requestId: 'r1',
-    signal: new AbortController().signal,
-  };
-  return check(input) as GuardrailVerdict;
-}
+const build = (params: Record<string, unknown>, mode: ValidationMode = 'strict') => buildGuardrail('litellm_content_filter', params, mode);
+const checkOf = (params: Record<string, unknown>) => checkGuardrail('litellm_content_filter', params);
 
 const prebuilt = (pattern_name: string, action: string) => ({ pattern_type: 'prebuilt', pattern_name, action });
 const word = (keyword: string, action: string, description?: string) => ({ keyword, action, ...(description === undefined ? {} : { description }) });

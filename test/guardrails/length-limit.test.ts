@@ -1,43 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile/compile.js';
-import { GUARDRAIL_KINDS } from '../../src/guardrails/index.js';
 import { countCodePoints } from '../../src/guardrails/length-limit.js';
-import type { GuardrailCheck, GuardrailInput, GuardrailVerdict } from '../../src/model/guardrail.js';
 import { bundleFromYaml } from '../helpers/bundle.js';
+import { buildGuardrail, checkOf as checkGuardrail, runSync as run } from '../helpers/guardrail.js';
 
-interface Reported {
-  readonly severity: string;
-  readonly rule: string;
-  readonly message: string;
-  readonly path: string;
-}
-
-function build(params: Record<string, unknown>): { check: GuardrailCheck | undefined; issues: Reported[] } {
-  const issues: Reported[] = [];
-  const result = GUARDRAIL_KINDS.get('pdp_length_limit')?.compile(
-    { index: 0, name: 'len', kind: 'pdp_length_limit', mode: 'pre_call', params: { guardrail: 'pdp_length_limit', mode: 'pre_call', ...params } },
-    { env: {}, mode: 'strict', report: (severity, rule, message, path) => issues.push({ severity, rule, message, path: path.join('.') }) },
-  );
-  return { check: result?.check, issues };
-}
-
-function checkOf(params: Record<string, unknown>): GuardrailCheck {
-  const { check, issues } = build(params);
-  if (check === undefined) throw new Error(`did not compile: ${issues.map((i) => i.message).join('; ')}`);
-  return check;
-}
-
-function run(check: GuardrailCheck, texts: readonly string[], inputType: 'request' | 'response' = 'request'): GuardrailVerdict {
-  const input: GuardrailInput = {
-    inputType,
-    texts,
-    messages: inputType === 'request' ? texts.map((content) => ({ role: 'user', content })) : [],
-    context: { teamAlias: undefined, keyAlias: undefined, model: undefined, tags: [] },
-    requestId: '',
-    signal: new AbortController().signal,
-  };
-  return check(input) as GuardrailVerdict;
-}
+const build = (params: Record<string, unknown>) => buildGuardrail('pdp_length_limit', params);
+const checkOf = (params: Record<string, unknown>) => checkGuardrail('pdp_length_limit', params);
 
 describe('pdp_length_limit', () => {
   it('passes at the character limit and fails one character over, with numbers only in the detail', () => {

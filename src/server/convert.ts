@@ -2,19 +2,10 @@ import type { ActivationEvent } from '../activation/activator.js';
 import { PdpError } from '../errors.js';
 import type { RequestContext, ResolveDecision, ResolveRequest } from '../model/decision.js';
 import type { Issue as ModelIssue } from '../model/issue.js';
-import type { PipelineRequest, PipelineResult, StepOutcome } from '../model/pipeline-run.js';
-import type { Action as ModelAction, PipelineMode, PipelineSpec, PipelineStepSpec } from '../model/policy.js';
+import type { Action as ModelAction, PipelineSpec } from '../model/policy.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { RequestContext as PbRequestContext } from '../gen/guardrail/pdp/v1/context.js';
-import {
-  Action,
-  ExecutePipelineRequest as PbExecutePipelineRequest,
-  ExecutePipelineResponse,
-  Mode,
-  Outcome,
-  type ChatMessage as PbChatMessage,
-  type Pipeline,
-} from '../gen/guardrail/pdp/v1/pipeline.js';
+import { Action, Mode, type Pipeline } from '../gen/guardrail/pdp/v1/pipeline.js';
 import { ResolveRequest as PbResolveRequest, ResolveResponse } from '../gen/guardrail/pdp/v1/resolve.js';
 import { Issue_Severity, WatchEvent_Kind, type Issue, type WatchEvent } from '../gen/guardrail/pdp/v1/watch.js';
 

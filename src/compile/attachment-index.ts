@@ -1,7 +1,7 @@
 import type { RequestContext } from '../model/decision.js';
 import type { AttachmentSpec } from '../model/policy.js';
 import type { AttachmentIndex, AttachmentMatch } from '../model/snapshot.js';
-import { compilePatterns, MATCH_ALL, matchesPatterns, type PatternSet } from './patterns.js';
+import { createPatternCompiler, MATCH_ALL, matchesPatterns, type PatternSet } from './patterns.js';
 import { PrefixTrie } from './prefix-trie.js';
 import { finish, type Steps } from './steps.js';
 
@@ -55,6 +55,7 @@ export function createAttachmentIndex(specs: readonly AttachmentSpec[]): Attachm
 export function* attachmentIndexSteps(specs: readonly AttachmentSpec[]): Steps<AttachmentIndex> {
   const policyIds = new Map<string, number>();
   const compiled: CompiledAttachment[] = [];
+  const compilePatterns = createPatternCompiler();
   for (const spec of specs) {
     let policyId = policyIds.get(spec.policy);
     if (policyId === undefined) policyIds.set(spec.policy, (policyId = policyIds.size));

@@ -5,10 +5,10 @@ import { compareIssues, type Issue } from '../model/issue.js';
 import type { PolicySpec, ValidationMode } from '../model/policy.js';
 import type { CompiledPolicy, Snapshot } from '../model/snapshot.js';
 import { attachmentIndexSteps } from './attachment-index.js';
-import { compileCondition, type CompiledCondition, type ConditionProblem } from './condition.js';
+import { compileCondition, type CompiledCondition, type ConditionCache, type ConditionProblem } from './condition.js';
 import { issueAt } from './issues.js';
 import { parseBundleSteps } from './parse.js';
-import { compilePolicies } from './policies.js';
+import { createPolicyCompiler } from './policies.js';
 import { finish, type Steps } from './steps.js';
 import { validateBundleSteps } from './validate.js';
 import { createVersionOverlay } from './versions.js';
@@ -50,9 +50,11 @@ export function* compileSteps(bundle: Bundle, options: CompileOptions): Steps<Co
   yield;
 
   const conditions = new Map<string, CompiledCondition>();
+  // Equal conditions compile once and are shared (their regexes and memo tables with them).
+  const conditionCache: ConditionCache = new Map();
   for (const policy of parsed.policies) {
     if (policy.condition === undefined) continue;
-    const condition = compileCondition(policy.condition);
+    const condition = compileCondition(policy.condition, conditionCache);
     conditions.set(policy.name, condition);
     for (const problem of condition.problems) issues.push(conditionIssue(bundle, policy.name, problem, options.mode));
     yield;
@@ -68,9 +70,10 @@ export function* compileSteps(bundle: Bundle, options: CompileOptions): Steps<Co
 
   const specs = new Map(parsed.policies.map((p) => [p.name, p] as const));
   const policies = new Map<string, CompiledPolicy>();
+  const compilePolicies = createPolicyCompiler(specs, conditions);
   for (let i = 0; i < parsed.policies.length; i += POLICIES_PER_STEP) {
     const names = parsed.policies.slice(i, i + POLICIES_PER_STEP).map((p) => p.name);
-    for (const [name, policy] of compilePolicies(specs, conditions, names)) policies.set(name, policy);
+    for (const [name, policy] of compilePolicies(names)) policies.set(name, policy);
     yield;
   }
   const attachments = yield* attachmentIndexSteps(parsed.attachments);

@@ -30,20 +30,35 @@ const safetyOf = memoByModel((pattern) => (pattern === undefined ? undefined : c
 
 const ALWAYS: CompiledCondition = Object.freeze({ test: () => true, isConstant: true, problems: [] });
 
+/** Compiled conditions by their spec (see `compileCondition`); one per compile, dropped with it. */
+export type ConditionCache = Map<string, CompiledCondition>;
+
 /**
  * Compiles a policy condition once (§2): no condition or `model: null` always matches; a missing
  * request model never matches otherwise; a list matches if any element does (an empty list never);
  * an element matches by exact string first, then by Python `re.fullmatch`. A pattern that can
  * backtrack catastrophically is reported as an 'unsafe' problem and still compiled (the caller
  * decides whether the bundle may load).
+ *
+ * With a `cache`, equal specs get the same (frozen, pure) CompiledCondition: a bundle repeats a few
+ * conditions across thousands of policies, and each copy would hold its regexes and a memo table.
  */
-export function compileCondition(spec: ConditionSpec | undefined): CompiledCondition {
+export function compileCondition(spec: ConditionSpec | undefined, cache?: ConditionCache): CompiledCondition {
   if (spec === undefined || spec.model === null) return ALWAYS;
-  const patterns = typeof spec.model === 'string' ? [spec.model] : spec.model;
+  if (cache === undefined) return compileModelCondition(spec.model);
+  // JSON tells a string from a one-element list: their problems differ in `index`.
+  const key = JSON.stringify(spec.model);
+  let compiled = cache.get(key);
+  if (compiled === undefined) cache.set(key, (compiled = compileModelCondition(spec.model)));
+  return compiled;
+}
+
+function compileModelCondition(spec: string | readonly string[]): CompiledCondition {
+  const patterns = typeof spec === 'string' ? [spec] : spec;
   const problems: ConditionProblem[] = [];
   const regexes: ((s: string) => boolean)[] = [];
   patterns.forEach((pattern, i) => {
-    const index = typeof spec.model === 'string' ? undefined : i;
+    const index = typeof spec === 'string' ? undefined : i;
     const compiled = compilePythonFullmatch(pattern);
     if (!compiled.ok) {
       problems.push({ index, pattern, reason: compiled.reason, message: compiled.message });

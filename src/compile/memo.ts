@@ -3,13 +3,15 @@ export const MEMO_LIMIT = 4096;
 
 /**
  * Memoizes a function of an optional string (a model name). Bounded: when the table is full it
- * is cleared, which keeps memory flat under adversarial models at the cost of recomputing.
+ * is cleared, which keeps memory flat under adversarial models at the cost of recomputing. The
+ * table is made on the first call with a model: most memoized functions of a snapshot never run.
  */
 export function memoByModel<T>(fn: (model: string | undefined) => T): (model: string | undefined) => T {
-  const table = new Map<string, T>();
+  let table: Map<string, T> | undefined;
   let missing: { value: T } | undefined;
   return (model) => {
     if (model === undefined) return (missing ??= { value: fn(undefined) }).value;
+    table ??= new Map();
     let value = table.get(model);
     if (value === undefined && !table.has(model)) {
       value = fn(model);

@@ -36,7 +36,7 @@ export function parseAttachment(ctx: ParseContext, entry: unknown, index: number
       if (typeof s !== 'string') bad(`${field}[${i}] must be a string, got ${describe(s)}`, [...path, field, i]);
     });
     // Empty means unset (§3, §12).
-    return v.length > 0 ? Object.freeze([...(v as string[])]) : undefined;
+    return v.length > 0 ? Object.freeze((v as string[]).map((s) => ctx.intern(s))) : undefined;
   });
   const isGlobal = scope === '*';
   if (typeof scope === 'string' && !isGlobal) {
@@ -49,7 +49,7 @@ export function parseAttachment(ctx: ParseContext, entry: unknown, index: number
   }
   if (failed) return undefined;
   const [teams, keys, models, tags] = lists;
-  return Object.freeze({ index, policy: policy as string, isGlobal, teams, keys, models, tags });
+  return Object.freeze({ index, policy: ctx.intern(policy as string), isGlobal, teams, keys, models, tags });
 }
 
 function attachmentKeyHint(key: string): string | undefined {

@@ -12,6 +12,8 @@ export type Bad = (cause: string, path: DocPath, atKey?: boolean) => void;
 export class ParseContext {
   readonly issues: Issue[] = [];
   private readonly keyView: Bundle;
+  // A parsed document has a string object per occurrence: one per distinct value is kept instead.
+  private readonly strings = new Map<string, string>();
 
   constructor(readonly bundle: Bundle) {
     this.keyView = { ...bundle, locate: (path) => this.keyPosition(path) ?? bundle.locate(path) };
@@ -34,6 +36,17 @@ export class ParseContext {
       const advice = hint?.(key) ?? didYouMean(key, known);
       this.warn('unknown_key', `unknown key '${key}' in ${where} is ignored by LiteLLM${advice}`, [...path, key], true);
     }
+  }
+
+  /**
+   * The first string equal to `s` seen by this parse: the names a snapshot keeps (policy names in
+   * attachments, guardrail names in lists) then share one string each instead of one per mention.
+   */
+  intern(s: string): string {
+    const seen = this.strings.get(s);
+    if (seen !== undefined) return seen;
+    this.strings.set(s, s);
+    return s;
   }
 
   /** Keys of the mapping at `path` in document order (JS objects put integer-like keys first). */

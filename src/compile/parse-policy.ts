@@ -29,19 +29,19 @@ export function parsePolicy(ctx: ParseContext, name: string, raw: unknown, base:
   }
   ctx.unknownKeys(raw, base, POLICY_KEYS, `policy '${name}'`, policyKeyHint);
   const strList = (value: unknown, path: DocPath, label: string): readonly string[] => {
-    if (value === null || value === undefined) return Object.freeze([]);
+    if (value === null || value === undefined) return NONE;
     if (!Array.isArray(value)) {
       bad(`${label} must be a list of strings, got ${describe(value)}`, path);
-      return [];
+      return NONE;
     }
     value.forEach((v: unknown, i) => {
       if (typeof v !== 'string') bad(`${label}[${i}] must be a string, got ${describe(v)}`, [...path, i]);
     });
-    return Object.freeze(value.filter((v): v is string => typeof v === 'string'));
+    return frozenList(value.filter((v): v is string => typeof v === 'string'), ctx);
   };
 
-  let add: readonly string[] = [];
-  let remove: readonly string[] = [];
+  let add: readonly string[] = NONE;
+  let remove: readonly string[] = NONE;
   const guardrails = raw.guardrails;
   if (isMapping(guardrails)) {
     ctx.unknownKeys(guardrails, [...base, 'guardrails'], ['add', 'remove'], `the guardrails of policy '${name}'`);
@@ -66,7 +66,7 @@ export function parsePolicy(ctx: ParseContext, name: string, raw: unknown, base:
   const description = optionalString('description');
   if (failed) return undefined;
   // LiteLLM tests `if policy.inherit:`, so an empty parent is no parent.
-  return Object.freeze({ name, inherit: inherit || undefined, description, add, remove, condition, pipeline });
+  return Object.freeze({ name: ctx.intern(name), inherit: inherit ? ctx.intern(inherit) : undefined, description, add, remove, condition, pipeline });
 }
 
 function parseCondition(ctx: ParseContext, name: string, raw: unknown, bad: Bad): ConditionSpec | undefined {
@@ -81,7 +81,7 @@ function parseCondition(ctx: ParseContext, name: string, raw: unknown, bad: Bad)
   const model = raw.model;
   if (model === null || model === undefined) return Object.freeze({ model: null });
   if (typeof model === 'string') return Object.freeze({ model });
-  if (isStringList(model)) return Object.freeze({ model: Object.freeze([...model]) });
+  if (isStringList(model)) return Object.freeze({ model: frozenList(model, ctx) });
   if (Array.isArray(model)) {
     model.forEach((m: unknown, i) => {
       if (typeof m !== 'string') bad(`condition.model[${i}] must be a string, got ${describe(m)}`, [...path, 'model', i]);
@@ -90,6 +90,14 @@ function parseCondition(ctx: ParseContext, name: string, raw: unknown, bad: Bad)
     bad(`condition.model must be a string, a list of strings or null, got ${describe(model)}`, [...path, 'model']);
   }
   return undefined;
+}
+
+// Every policy keeps its lists for as long as its snapshot serves, ten thousand of them in a large
+// bundle: one shared empty list, and the others at their length (a filtered array keeps spare room).
+const NONE: readonly string[] = Object.freeze([]);
+
+function frozenList(list: readonly string[], ctx: ParseContext): readonly string[] {
+  return list.length === 0 ? NONE : Object.freeze(list.map((s) => ctx.intern(s)));
 }
 
 function policyKeyHint(key: string): string | undefined {

@@ -9,7 +9,8 @@ const OVERLAY_LIMIT = 64;
 /**
  * Builds `Snapshot.withVersions`: the policy table with some draft/published versions swapped in
  * by name. Only the overridden policies and those whose chain passes through one are recompiled;
- * everything else is shared with the live table. Results are memoized per id list (bounded).
+ * everything else is shared with the live table. Results are memoized per id list (bounded). With
+ * no versions, the overlay holds only `live` (not the specs and conditions).
  */
 export function createVersionOverlay(
   live: ReadonlyMap<string, CompiledPolicy>,
@@ -17,6 +18,9 @@ export function createVersionOverlay(
   conditions: ReadonlyMap<string, CompiledCondition>,
   versions: ReadonlyMap<string, PolicyVersionSpec>,
 ): (versionIds: readonly string[]) => ReadonlyMap<string, CompiledPolicy> {
+  // Without versions (every bundle file) no id can match. A closure made here would share this
+  // function's context, specs and conditions included: the live-only one is made elsewhere.
+  if (versions.size === 0) return liveOnly(live);
   const memo = new Map<string, ReadonlyMap<string, CompiledPolicy>>();
   return (ids) => {
     const key = ids.join('\n');
@@ -50,4 +54,8 @@ export function createVersionOverlay(
     for (const [name, p] of compilePolicies(mergedSpecs, mergedConditions, affected)) table.set(name, p);
     return table;
   }
+}
+
+function liveOnly(live: ReadonlyMap<string, CompiledPolicy>): () => ReadonlyMap<string, CompiledPolicy> {
+  return () => live;
 }

@@ -27,7 +27,8 @@ export interface YamlBundleSourceOptions {
  * parses them as PyYAML (which LiteLLM uses) would, on a loader thread (`loadInWorker`: parsing a
  * 10,000-policy bundle takes hundreds of milliseconds as JSON and seconds as YAML, which must not
  * stall RPCs); bytes with the hash of the last bundle it built give that same (frozen) Bundle back
- * without parsing again.
+ * without parsing again, as long as that Bundle is still in use somewhere (the source holds it
+ * weakly: once compiled, a Bundle and its source table are garbage).
  *
  * `watch` watches the file's directory (see `watchFile`) and reports a change only when what is
  * there differs from what the last `load()` found: other bytes, or another read error. So a busy
@@ -37,7 +38,8 @@ export interface YamlBundleSourceOptions {
 export function createYamlBundleSource(options: YamlBundleSourceOptions): PolicySource {
   const { path } = options;
   const maxBytes = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
-  let last: Bundle | undefined;
+  // Weakly: a 10,000-policy Bundle (data, source table) is ~14 MiB that the snapshot never needs.
+  let last: { readonly hash: string; readonly bundle: WeakRef<Bundle> } | undefined;
   // What the last load() found (see `fingerprint`), to tell whether the file changed since.
   let lastFound: string | undefined;
 
@@ -45,8 +47,11 @@ export function createYamlBundleSource(options: YamlBundleSourceOptions): Policy
     const read = await readOnce(path, maxBytes);
     lastFound = fingerprint(read);
     if (!read.ok) throw read.error;
-    if (last?.hash !== read.hash) last = await loadInWorker({ kind: 'file', origin: path, bytes: read.bytes, hash: read.hash });
-    return last;
+    const kept = last?.hash === read.hash ? last.bundle.deref() : undefined;
+    if (kept !== undefined) return kept;
+    const bundle = await loadInWorker({ kind: 'file', origin: path, bytes: read.bytes, hash: read.hash });
+    last = { hash: read.hash, bundle: new WeakRef(bundle) };
+    return bundle;
   };
   const isChanged = async (): Promise<boolean> => fingerprint(await readOnce(path, maxBytes)) !== lastFound;
 

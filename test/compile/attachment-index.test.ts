@@ -54,6 +54,16 @@ describe('attachment scope matching (LiteLLM §3)', () => {
     expect(isMatch({ tags: ['hipaa'] }, { tags: ['pci'] })).toBe(false);
   });
 
+  it('matches long lists (looked up by hash) exactly as short ones (scanned)', () => {
+    const teams = Array.from({ length: 20 }, (_, i) => `team-${i}`);
+    for (const list of [teams, teams.slice(0, 2), [...teams, 'ops-*']]) {
+      expect(isMatch({ teams: list, models: ['gpt-4'] }, { teamAlias: 'team-1', model: 'gpt-4' })).toBe(true);
+      expect(isMatch({ teams: list, models: ['gpt-4'] }, { teamAlias: 'team-1', model: 'gpt-4o' })).toBe(false);
+      expect(isMatch({ teams: list, models: ['gpt-4'] }, { teamAlias: 'team-100', model: 'gpt-4' })).toBe(false);
+    }
+    expect(isMatch({ teams: [...teams, 'ops-*'], models: ['gpt-4'] }, { teamAlias: 'ops-eu', model: 'gpt-4' })).toBe(true);
+  });
+
   it('needs at least one context tag even for the tag pattern "*"', () => {
     expect(isMatch({ tags: ['*'] }, { tags: [] })).toBe(false);
     expect(isMatch({ tags: ['*'] }, { tags: ['anything'] })).toBe(true);

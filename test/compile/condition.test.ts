@@ -76,6 +76,34 @@ describe('compileCondition (LiteLLM §2)', () => {
   });
 });
 
+describe('compileCondition with a cache', () => {
+  it('compiles equal conditions once and shares the result', () => {
+    const cache = new Map();
+    const first = compileCondition({ model: ['gpt-4.*', 'claude'] }, cache);
+    expect(compileCondition({ model: ['gpt-4.*', 'claude'] }, cache)).toBe(first);
+    expect(compileCondition({ model: ['claude', 'gpt-4.*'] }, cache)).not.toBe(first);
+    expect(first.test('gpt-4o')).toBe(true);
+  });
+
+  it('keeps a string and a one-element list apart: their problems point at different places', () => {
+    const cache = new Map();
+    const single = compileCondition({ model: 'gpt-4(' }, cache);
+    const list = compileCondition({ model: ['gpt-4('] }, cache);
+    expect(single.problems).toEqual([expect.objectContaining({ index: undefined, reason: 'invalid' })]);
+    expect(list.problems).toEqual([expect.objectContaining({ index: 0, reason: 'invalid' })]);
+  });
+
+  it('shares one condition test between policies with equal conditions in a snapshot', () => {
+    const yaml = 'policies: { a: { condition: { model: "gpt-4.*" } }, b: { condition: { model: "gpt-4.*" } } }';
+    const result = compile(bundleFromYaml(yaml), { mode: 'strict' });
+    if (!result.ok) throw new Error('did not compile');
+    const a = result.snapshot.policies.get('a');
+    expect(a?.appliesTo).toBe(result.snapshot.policies.get('b')?.appliesTo);
+    expect(a?.appliesTo('gpt-4o')).toBe(true);
+    expect(a?.appliesTo('claude')).toBe(false);
+  });
+});
+
 describe('compileCondition: catastrophic backtracking', () => {
   it('reports a pattern that can backtrack exponentially as unsafe, and still evaluates it', () => {
     const c = compileCondition({ model: '(a+)+$' });

@@ -80,6 +80,43 @@ describe('applying a chain (LiteLLM §4)', () => {
     expect(guardrailsOf(yaml, 'b', undefined, 'compat')).toEqual(['x', 'y', 'z']);
   });
 
+  it('resolves a chain with two model conditions for every combination of their outcomes', () => {
+    const yaml = `policies:
+  root: { guardrails: { add: [a, x] }, condition: { model: "gpt-4.*" } }
+  mid: { inherit: root, guardrails: { add: [b], remove: [x] }, condition: { model: ".*-mini" } }
+  leaf: { inherit: mid, guardrails: { add: [c] } }`;
+    expect(guardrailsOf(yaml, 'leaf', 'gpt-4o')).toEqual(['a', 'c', 'x']);
+    expect(guardrailsOf(yaml, 'leaf', 'gpt-4o-mini')).toEqual(['a', 'b', 'c']);
+    expect(guardrailsOf(yaml, 'leaf', 'claude-mini')).toEqual(['b', 'c']);
+    expect(guardrailsOf(yaml, 'leaf', 'claude')).toEqual(['c']);
+    expect(guardrailsOf(yaml, 'leaf', undefined)).toEqual(['c']);
+    // Asked again (now memoized), in another order.
+    expect(guardrailsOf(yaml, 'leaf', 'gpt-4o-mini')).toEqual(['a', 'b', 'c']);
+  });
+
+  it('resolves chains with more model conditions than fit one outcome mask (ten)', () => {
+    const policies = Array.from({ length: 10 }, (_, i) => {
+      const inherit = i === 0 ? '' : ` inherit: p${i - 1},`;
+      return `  p${i}: {${inherit} guardrails: { add: [g${i}] }, condition: { model: "m${i}|all" } }`;
+    });
+    const snapshot = snapshotOf(`policies:\n${policies.join('\n')}`);
+    const leaf = snapshot.policies.get('p9');
+    expect(leaf?.guardrailsFor('all')).toEqual(['g0', 'g1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7', 'g8', 'g9']);
+    expect(leaf?.guardrailsFor('m3')).toEqual(['g3']);
+    expect(leaf?.guardrailsFor('m9')).toEqual(['g9']);
+    expect(leaf?.guardrailsFor('other')).toEqual([]);
+    expect(leaf?.guardrailsFor(undefined)).toEqual([]);
+    expect(snapshot.policies.get('p7')?.guardrailsFor('m3')).toEqual(['g3']);
+  });
+
+  it('gives policies with equal resolved guardrails one shared frozen list', () => {
+    const snapshot = snapshotOf('policies: { a: { guardrails: [x, y] }, b: { guardrails: { add: [y, x] } }, c: { guardrails: [x] } }');
+    const listOf = (name: string) => snapshot.policies.get(name)?.guardrailsFor(undefined);
+    expect(listOf('a')).toBe(listOf('b'));
+    expect(listOf('a')).not.toBe(listOf('c'));
+    expect(Object.isFrozen(listOf('a'))).toBe(true);
+  });
+
   it('ignores a missing parent (compat mode)', () => {
     expect(guardrailsOf('policies: { p: { inherit: ghost, guardrails: [a] } }', 'p', undefined, 'compat')).toEqual(['a']);
   });

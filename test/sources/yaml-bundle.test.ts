@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PdpError } from '../../src/errors.js';
 import { createYamlBundleSource, parseBundleText } from '../../src/sources/yaml-bundle.js';
@@ -67,6 +69,25 @@ describe('createYamlBundleSource', () => {
     expect((await source.load()).hash).toBe(first);
     fs.writeFileSync(file, `${YAML}# a comment changes the bytes\n`);
     expect((await source.load()).hash).not.toBe(first);
+  });
+
+  it('gives the same Bundle back for unchanged bytes while that Bundle is in use', async () => {
+    const source = createYamlBundleSource({ path: write('b.yaml', YAML) });
+    const first = await source.load();
+    expect(await source.load()).toBe(first);
+  });
+
+  it('does not keep a loaded Bundle alive once nothing else uses it', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const source = createYamlBundleSource({ path: write('b.yaml', YAML) });
+    // Loaded in a function of its own, so no local of this test holds the Bundle.
+    const loadWeakly = async (): Promise<WeakRef<object>> => new WeakRef(await source.load());
+    const ref = await loadWeakly();
+    await new Promise((r) => setImmediate(r)); // a WeakRef keeps its target until the current job ends
+    gc();
+    expect(ref.deref()).toBeUndefined();
+    expect((await source.load()).hash).toBe(createHash('sha256').update(YAML).digest('hex'));
   });
 
   it('hashes parseBundleText input like the same file', async () => {

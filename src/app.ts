@@ -1,7 +1,7 @@
 import type { Logger, LevelWithSilent } from 'pino';
-import { Agent } from 'undici';
 import { Activator } from './activation/activator.js';
 import { SnapshotHolder } from './activation/holder.js';
+import { HttpPool } from './guardrails/http-pool.js';
 import { createLogger } from './logger.js';
 import { AdminServer } from './metrics/http.js';
 import { createMetrics } from './metrics/registry.js';
@@ -70,12 +70,17 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
     callsInFlight: () => grpc.callsInFlight,
   });
   // One keep-alive pool for every HTTP guardrail, across snapshots; closed on stop.
-  const httpPool = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000 });
+  const httpPool = new HttpPool();
   const activator = new Activator({
     source,
     holder,
     mode: config.mode,
-    guardrailEnv: { dispatcher: httpPool, onHttpCall: (kind, seconds, result) => metrics.observeHttpCall(kind, seconds, result) },
+    guardrailEnv: {
+      get dispatcher() {
+        return httpPool.dispatcher;
+      },
+      onHttpCall: (kind, seconds, result) => metrics.observeHttpCall(kind, seconds, result),
+    },
     log,
     onResult: (result, ms) => metrics.observeActivation(result, ms),
   });

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { Agent } from 'undici';
 import { executePipeline, type CheckErrorListener } from '../engine/pipeline.js';
 import { pipelineFor } from '../engine/pipeline-target.js';
 import { PdpError } from '../errors.js';
+import { HttpPool } from '../guardrails/http-pool.js';
 import type { ExecutePipelineRequest as PbExecutePipelineRequest } from '../gen/guardrail/pdp/v1/pipeline.js';
 import { executePipelineRequestFromJson, toExecutePipelineResponseJson, toPipelineRequest } from '../server/convert-pipeline.js';
 import { createSqliteDbSource } from '../sources/sqlite-db.js';
@@ -59,10 +59,14 @@ export async function runPipeline(args: string[], io: CliIo, stdin: NodeJS.Reada
 
   const source =
     values.db !== undefined ? createSqliteDbSource({ path: values.db }) : createYamlBundleSource({ path: values.bundle as string });
-  const httpPool = new Agent();
+  const httpPool = new HttpPool();
   try {
     // The answer goes to stdout, so the issues go to stderr.
-    const loaded = await loadAndCompile(source, mode, io.stderr, io.stderr, '', { dispatcher: httpPool });
+    const loaded = await loadAndCompile(source, mode, io.stderr, io.stderr, '', {
+      get dispatcher() {
+        return httpPool.dispatcher;
+      },
+    });
     if (!loaded.ok) return loaded.exitCode;
     const { snapshot } = loaded;
     const onCheckError: CheckErrorListener = (guardrail, err) =>

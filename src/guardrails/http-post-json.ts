@@ -1,4 +1,5 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { loadUndici } from './http-pool.js';
 
 /** One JSON POST to a remote guardrail. */
 export interface JsonPostRequest {
@@ -37,7 +38,7 @@ export async function postJson(req: JsonPostRequest): Promise<JsonPostResult> {
   if (req.signal.aborted) return { kind: 'aborted' };
   let res: Dispatcher.ResponseData;
   try {
-    res = await request(req.url, {
+    res = await loadUndici().request(req.url, {
       method: 'POST',
       headers: req.headers,
       body: req.body,

@@ -9,7 +9,10 @@ import { lengthLimit } from './length-limit.js';
 
 /** What guardrails may use at run time, supplied by the app (tests and the CLI pass their own). */
 export interface GuardrailEnv {
-  /** The keep-alive HTTP connection pool for remote guardrails; undici's global dispatcher when unset. */
+  /**
+   * The keep-alive HTTP connection pool for remote guardrails (read when such a guardrail is
+   * compiled, so it may be a lazy getter: see HttpPool); undici's global dispatcher when unset.
+   */
   readonly dispatcher?: Dispatcher;
   /** Observes every HTTP guardrail call: its kind, seconds taken, and how it ended. */
   readonly onHttpCall?: (kind: string, seconds: number, result: 'ok' | 'error' | 'timeout') => void;

@@ -84,25 +84,39 @@ export async function openLoop({ address, workload, rate, seconds, streams = 409
 }
 
 /**
- * From h2load log rows [startUs, httpStatus, durationUs]: the k-th call sent is the k-th scheduled,
- * at t0 + k/rate, where t0 is the earliest schedule consistent with every send (no call is sent
- * before its time). Returns latency percentiles from the schedule, the largest send lag and the
- * rate achieved (answers per second from t0 to the last answer). `t0Us` is epoch microseconds.
+ * h2load's --rps timer period in µs: it fires every max(10 ms, 1/rate) and sends every call that
+ * has come due since the last tick, so above 100/s calls leave in bursts of rate/100 (nghttp2's
+ * h2load.cc: `rps_watcher.repeat = std::max(0.01, 1. / config.rps)`).
  */
-export function scheduledLatencies(rows, rate) {
+export function h2loadTickUs(rate) {
+  return Math.max(10_000, 1e6 / rate);
+}
+
+/**
+ * From h2load log rows [startUs, httpStatus, durationUs]: the k-th call sent is the k-th scheduled.
+ * h2load sends call 0 on connect (t0) and then, on each tick of its timer, every call due by then
+ * (round(elapsed x rate) in all), so call k is due at t0 + (k - 0.5)/rate and scheduled on the
+ * first tick after that: t0 + ceil((k - 0.5)/rate / tick) ticks. A call sent earlier than that (a
+ * late tick sends what came due meanwhile) is measured from its send. Returns latency percentiles
+ * from the schedule, the largest send lag and the rate achieved (answers per second from t0 to the
+ * last answer). `t0Us` is epoch microseconds. `tickUs` defaults to h2load's; a tick of 1/rate is
+ * an even schedule.
+ */
+export function scheduledLatencies(rows, rate, tickUs = h2loadTickUs(rate)) {
   rows.sort((a, b) => a[0] - b[0]);
-  const intervalUs = 1e6 / rate;
-  let t0 = Number.POSITIVE_INFINITY;
-  rows.forEach((r, k) => { t0 = Math.min(t0, r[0] - k * intervalUs); });
+  const t0 = rows.length > 0 ? rows[0][0] : 0;
+  // An even 1/rate schedule would instead charge each burst's early calls with up to a whole tick
+  // (10 ms) of lag that no server caused.
+  const scheduledUs = (k, sentUs) => Math.min(sentUs, t0 + Math.ceil(((k - 0.5) * 1e6) / rate / tickUs - 1e-9) * tickUs);
   let lastEnd = t0;
   let maxLagUs = 0;
   const latMs = rows.map((r, k) => {
-    const scheduled = t0 + k * intervalUs;
+    const scheduled = scheduledUs(k, r[0]);
     maxLagUs = Math.max(maxLagUs, r[0] - scheduled);
     lastEnd = Math.max(lastEnd, r[0] + r[2]);
     return (r[0] + r[2] - scheduled) / 1000;
   });
-  const samples = rows.map((r, k) => ({ scheduledUs: t0 + k * intervalUs, latencyMs: latMs[k] }));
+  const samples = rows.map((r, k) => ({ scheduledUs: scheduledUs(k, r[0]), latencyMs: latMs[k] }));
   return {
     done: rows.length,
     achievedRps: round(rows.length / ((lastEnd - t0) / 1e6), 0),

@@ -99,7 +99,7 @@ export class GrpcServerMetrics {
     register(registry, 'grpc_server_handled_total', 'RPCs completed on the server, by status code.', 'counter', () =>
       all().flatMap((m) => m.values().handled),
     );
-    register(registry, HANDLING, 'Time from the call reaching its handler to its status, in seconds.', 'histogram', () =>
+    register(registry, HANDLING, "Time from the call's arrival (headers read, before its message) to its status, in seconds.", 'histogram', () =>
       all().flatMap((m) => m.values().histogram),
     );
   }

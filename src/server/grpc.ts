@@ -3,14 +3,16 @@ import { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SnapshotHolder } from '../activation/holder.js';
 import { PdpError } from '../errors.js';
-import { DecisionServiceService } from '../gen/guardrail/pdp/v1/decision_service.js';
 import type { PdpMetrics } from '../metrics/registry.js';
+import { CallInterceptor } from './call-interceptor.js';
 import type { DecisionLog } from './decision-log.js';
+import { EncodedDecisionService } from './encoded-service.js';
 import { PdpHealth } from './health.js';
-import { CallLimiter, instrumentService } from './instrument.js';
+import { CallLimiter, guardService } from './instrument.js';
 import { listenRefusal, toGrpcTarget, type ListenAddress } from './listen-address.js';
 import { createDecisionService } from './pdp-service.js';
 import { addReflectionService } from './reflection.js';
+import { SnapshotMemos, type ResolveMemoLimits } from './resolve-memo.js';
 import { toServerCredentials, type TlsMaterial } from './tls.js';
 import { WatchStreams, type ActivationEvents } from './watch.js';
 
@@ -24,6 +26,31 @@ export const SERVICE_NAMES = Object.freeze([
 
 /** Largest request accepted; larger ones fail with RESOURCE_EXHAUSTED before any handler runs. */
 export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Default cap on concurrent streams per connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). A
+ * client past it queues further calls on its side, where its own deadline sheds them. Without a
+ * cap, a burst opens thousands of streams that then wait inside grpc-js for their messages while
+ * their deadlines run out: at 3x capacity, 99% of calls ended DEADLINE_EXCEEDED and RSS doubled.
+ * With 256 to 1,000, calls were answered at full capacity (at most 0.4% late at 1,000). 512 also
+ * leaves room for slow ExecutePipeline calls and hundreds of Watch streams on one channel; Watch
+ * streams count against it for as long as they are open.
+ */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 512;
+
+/** grpc-js options of the decision API (see each for why). */
+const SERVER_OPTIONS = Object.freeze({
+  'grpc.max_receive_message_length': MAX_REQUEST_BYTES,
+  // Channelz stays on although nothing reads it: grpc-js 1.14 tracks sessions for forceShutdown
+  // only through channelz (with it off, a forced stop leaves calls running), and turning it off
+  // measured no faster.
+
+  // Ping each connection every 5 minutes and drop it if no answer comes within 20 s, so a peer
+  // that vanished (pod-IP listen, a node gone) stops holding a connection; one ping per
+  // connection per 5 minutes costs nothing measurable (grpc-js default: never).
+  'grpc.keepalive_time_ms': 300_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+});
 
 export interface PdpServerOptions {
   readonly holder: SnapshotHolder;
@@ -40,19 +67,26 @@ export interface PdpServerOptions {
   /** Allows plaintext on a non-loopback address (refused otherwise). */
   readonly isInsecureListenAllowed?: boolean;
   readonly decisionLog?: DecisionLog;
+  /** Cap on concurrent streams per connection (default DEFAULT_MAX_CONCURRENT_STREAMS). */
+  readonly maxConcurrentStreams?: number;
+  /** Bounds of each snapshot's memo of Resolve answers (default: 10,000 entries, 16 MiB); maxEntries 0 turns it off. */
+  readonly resolveMemo?: ResolveMemoLimits;
 }
 
 /**
  * The gRPC decision API: DecisionService, grpc.health.v1 (SERVING once a snapshot is active; a
  * failed reload never turns it off) and server reflection from buf's real descriptors. Every
- * DecisionService and health call is measured; DecisionService calls pass admission control.
+ * DecisionService and health call is measured from its arrival (CallInterceptor); DecisionService
+ * calls pass admission control there. Resolve answers are memoized per snapshot, encoded.
  */
 export class PdpServer {
   readonly #opts: PdpServerOptions;
   readonly #log: Logger;
-  readonly #server = new Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES });
+  readonly #server: Server;
+  readonly #calls: CallInterceptor;
   readonly #health = new PdpHealth();
   readonly #limiter: CallLimiter;
+  readonly #memos: SnapshotMemos;
   #offSwap: (() => void) | undefined;
   #watchStreams: WatchStreams | undefined;
 
@@ -60,6 +94,13 @@ export class PdpServer {
     this.#opts = opts;
     this.#log = opts.log.child({ component: 'grpc' });
     this.#limiter = new CallLimiter(opts.maxInFlight);
+    this.#calls = new CallInterceptor(opts.metrics.grpc);
+    this.#server = new Server({
+      ...SERVER_OPTIONS,
+      'grpc.max_concurrent_streams': opts.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+      interceptors: [this.#calls.intercept],
+    });
+    this.#memos = new SnapshotMemos(opts.resolveMemo);
   }
 
   /** Binds and serves; returns the bound address (`host:port` with the real port, or `unix:///path`). */
@@ -74,11 +115,15 @@ export class PdpServer {
       watchStreams: this.#watchStreams,
       decisionLog,
       observeStep: (kind, outcome) => metrics.observeStep(kind, outcome),
+      resolveMemos: this.#memos,
     });
-    const instrumented = { metrics: metrics.grpc, log: this.#log };
-    this.#server.addService(DecisionServiceService, instrumentService(DecisionServiceService, decisions, { ...instrumented, limiter: this.#limiter }));
+    this.#calls.add(EncodedDecisionService, this.#limiter);
+    this.#server.addService(EncodedDecisionService, guardService(EncodedDecisionService, decisions, this.#log));
     // Health calls are measured but never shed: a probe must not fail because the server is busy.
-    this.#health.addToServer(this.#server, (definition, impl) => instrumentService(definition, impl, instrumented));
+    this.#health.addToServer(this.#server, (definition, impl) => {
+      this.#calls.add(definition);
+      return guardService(definition, impl, this.#log);
+    });
     addReflectionService(this.#server, SERVICE_NAMES);
     this.#health.setServing(holder.current() !== undefined);
     this.#offSwap = holder.onSwap(() => this.#health.setServing(true));
@@ -102,7 +147,13 @@ export class PdpServer {
     return this.#watchStreams?.size ?? 0;
   }
 
-  /** Unary calls in flight (admitted, not yet answered). */
+  /** Resolve answers memoized for the active snapshot (0 before the first call or with the memo off). */
+  get resolveMemoSize(): number {
+    const snapshot = this.#opts.holder.current();
+    return snapshot === undefined ? 0 : (this.#memos.peek(snapshot)?.size ?? 0);
+  }
+
+  /** Unary calls in flight (admitted on arrival, not yet answered). */
   get callsInFlight(): number {
     return this.#limiter.unaryInFlight;
   }

@@ -2,14 +2,13 @@ import type { Logger } from 'pino';
 import type { SnapshotHolder } from '../activation/holder.js';
 import { executePipeline, type CheckErrorListener } from '../engine/pipeline.js';
 import { pipelineFor } from '../engine/pipeline-target.js';
-import { resolve } from '../engine/resolve.js';
-import { PdpError } from '../errors.js';
-import type { DecisionServiceServer } from '../gen/guardrail/pdp/v1/decision_service.js';
 import { toExecutePipelineResponse, toPipelineRequest } from './convert-pipeline.js';
-import { toResolveRequest, toResolveResponse } from './convert.js';
 import type { StepOutcome } from '../model/pipeline-run.js';
 import type { PipelineMode } from '../model/policy.js';
 import type { DecisionLog } from './decision-log.js';
+import type { EncodedDecisionServer } from './encoded-service.js';
+import { createResolveHandler, notReady } from './resolve-handler.js';
+import type { SnapshotMemos } from './resolve-memo.js';
 import { toStatus } from './status.js';
 import type { WatchStreams } from './watch.js';
 
@@ -22,31 +21,30 @@ export interface DecisionServiceOptions {
   readonly decisionLog?: DecisionLog;
   /** Counts pipeline step outcomes by guardrail kind. */
   readonly observeStep?: (kind: string, outcome: StepOutcome) => void;
+  /** Memos of Resolve's encoded answers, one per snapshot; none means no memo. */
+  readonly resolveMemos?: SnapshotMemos;
 }
 
 /**
- * The DecisionService handlers. Each call reads `holder.current()` once, first, so one request
- * never mixes two revisions; no snapshot yet means UNAVAILABLE.
+ * The DecisionService handlers, for EncodedDecisionService (Resolve over bytes, see
+ * resolve-handler.ts). Each call reads `holder.current()` once, first, so one request never mixes
+ * two revisions; no snapshot yet means UNAVAILABLE.
  */
-export function createDecisionService({ holder, log, watchStreams, decisionLog, observeStep }: DecisionServiceOptions): DecisionServiceServer {
+export function createDecisionService({
+  holder,
+  log,
+  watchStreams,
+  decisionLog,
+  observeStep,
+  resolveMemos,
+}: DecisionServiceOptions): EncodedDecisionServer {
   const serviceLog = log.child({ component: 'decision-service' });
   // The step's detail only says the check failed; the cause is logged here, without its message
   // (which may quote the prompt): the error's type and stack frames.
   const onCheckError: CheckErrorListener = (guardrail, err) =>
     serviceLog.error({ guardrail: guardrail.name, kind: guardrail.kind, err: framesOnly(err) }, 'guardrail check threw; its step ended in ERROR');
   return {
-    resolve(call, callback) {
-      const snapshot = holder.current();
-      try {
-        if (snapshot === undefined) throw notReady();
-        const request = toResolveRequest(call.request);
-        const decision = resolve(snapshot, request);
-        decisionLog?.resolve(request, decision);
-        callback(null, toResolveResponse(decision));
-      } catch (e) {
-        callback(toStatus(e, serviceLog));
-      }
-    },
+    resolve: createResolveHandler({ holder, log: serviceLog, decisionLog, memos: resolveMemos }),
     executePipeline(call, callback) {
       const snapshot = holder.current();
       const callDeadline = call.getDeadline();
@@ -82,8 +80,4 @@ function framesOnly(err: unknown): { type: string; stack: string } {
   if (!(err instanceof Error)) return { type: typeof err, stack: '' };
   const frames = (err.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
   return { type: err.name, stack: frames.join('\n') };
-}
-
-function notReady(): PdpError {
-  return new PdpError('NOT_READY', 'no policy snapshot is active yet; retry once the sidecar reports SERVING');
 }

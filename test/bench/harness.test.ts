@@ -46,12 +46,39 @@ describe('scheduledLatencies', () => {
     // sent 20 ms late (behind a stall): their latency from schedule is 20.5 ms, not 0.5 ms.
     const t0 = 1_700_000_000_000_000;
     const rows = Array.from({ length: 10 }, (_, k) => [t0 + k * 1000 + (k >= 5 ? 20_000 : 0), 200, 500]);
-    const r = scheduledLatencies(rows.reverse(), 1000);
+    const r = scheduledLatencies(rows.reverse(), 1000, 1000); // a 1 ms tick: an even schedule
     expect(r.t0Us).toBe(t0);
     expect(r.maxSendLagMs).toBe(20);
     expect(r.latencyMs.p50).toBe(0.5);
     expect(r.latencyMs.max).toBe(20.5);
     expect(r.samples[9].latencyMs).toBe(20.5);
+  });
+
+  it("follows h2load's 10 ms timer: a burst sent on its tick is on time, a burst behind it is late", () => {
+    // 5,000/s: h2load sends call 0 on connect, then 50 calls every 10 ms tick. Each answer takes
+    // 500 µs; the third burst (calls 51..100 would be the second) leaves 3 ms after its tick.
+    const t0 = 1_700_000_000_000_000;
+    const sendUs = (k: number) => t0 + Math.ceil(k / 50) * 10_000 + (k > 100 && k <= 150 ? 3000 : 0);
+    const rows = Array.from({ length: 201 }, (_, k) => [sendUs(k), 200, 500]);
+    const r = scheduledLatencies(rows, 5000);
+    expect(r.t0Us).toBe(t0);
+    expect(r.maxSendLagMs).toBe(3);
+    expect(r.latencyMs.p50).toBe(0.5); // an even 1/rate schedule would report ~5 ms here
+    expect(r.samples[120].latencyMs).toBe(3.5);
+  });
+
+  it('measures a call that a late tick sent before its own tick from its send', () => {
+    // The first tick fires 600 µs late and sends what came due by then: calls 1..53, one more
+    // than on time. Nothing is charged for being early; the 600 µs lag of calls 1..50 is.
+    const t0 = 1_700_000_000_000_000;
+    const sendUs = (k: number) => (k === 0 ? t0 : k <= 53 ? t0 + 10_600 : t0 + Math.ceil(k / 50) * 10_000);
+    const rows = Array.from({ length: 151 }, (_, k) => [sendUs(k), 200, 500]);
+    const r = scheduledLatencies(rows, 5000);
+    expect(r.t0Us).toBe(t0);
+    expect(r.maxSendLagMs).toBe(0.6);
+    expect(r.samples[1].latencyMs).toBe(1.1);
+    expect(r.samples[52].latencyMs).toBe(0.5);
+    expect(r.latencyMs.p50).toBe(0.5);
   });
 });
 

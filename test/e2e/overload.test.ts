@@ -108,4 +108,36 @@ describe('overload', () => {
     expect(ok.code).toBe(status.OK);
     expect(vendor.received()).toBe(1);
   });
+
+  it('counts a call that grpc-js ends on its deadline before the message arrives, and frees its slot', async () => {
+    // Headers with a 50 ms deadline and no message: grpc-js's deadline timer ends the call before
+    // any handler could run; the metrics still see it, and it no longer holds a slot of the cap.
+    const code = await new Promise<number>((resolve, reject) => {
+      const session = connect(`http://${s.grpcAddress}`);
+      session.on('error', reject);
+      const req = session.request({ ':method': 'POST', ':path': '/guardrail.pdp.v1.DecisionService/Resolve', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '50m' });
+      // A trailers-only answer: the status comes with the response headers.
+      req.on('response', (h) => {
+        req.close();
+        session.close();
+        resolve(Number(h['grpc-status']));
+      });
+    });
+    expect(code).toBe(status.DEADLINE_EXCEEDED);
+    const labels = 'grpc_type="unary",grpc_service="guardrail.pdp.v1.DecisionService",grpc_method="Resolve"';
+    await waitFor(() => s.app.server.callsInFlight === 0, 5000, 'the expired call to leave the cap');
+    const text = await (await fetch(`http://${s.adminAddress}/metrics`)).text();
+    expect(text).toContain(`grpc_server_started_total{${labels}} 1`);
+    expect(text).toContain(`grpc_server_handled_total{${labels},grpc_code="DEADLINE_EXCEEDED"} 1`);
+  });
+
+  it('caps concurrent streams per connection at 512, so a burst queues at its client instead of inside the server', async () => {
+    const session = connect(`http://${s.grpcAddress}`);
+    const settings = await new Promise<{ maxConcurrentStreams?: number }>((resolve, reject) => {
+      session.on('error', reject);
+      session.once('remoteSettings', resolve);
+    });
+    session.close();
+    expect(settings.maxConcurrentStreams).toBe(512);
+  });
 });

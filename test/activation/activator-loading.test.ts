@@ -2,13 +2,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Activator, type ActivationEvent } from '../../src/activation/activator.js';
-import { SnapshotHolder } from '../../src/activation/holder.js';
 import { loadInWorker } from '../../src/sources/worker-loader.js';
 import type { PolicySource } from '../../src/sources/source.js';
 import { createYamlBundleSource } from '../../src/sources/yaml-bundle.js';
+import { activatorFor } from '../helpers/activator.js';
 
 let dir: string;
 beforeEach(() => {
@@ -19,14 +17,6 @@ afterEach(() => {
 });
 
 const GOOD = 'policies:\n  a: {guardrails: {add: [x]}}\npolicy_attachments:\n  - {policy: a, scope: "*"}\n';
-
-function activatorFor(source: PolicySource) {
-  const holder = new SnapshotHolder();
-  const events: ActivationEvent[] = [];
-  const activator = new Activator({ source, holder, mode: 'strict', log: pino({ level: 'silent' }) });
-  activator.subscribe((e) => events.push(e));
-  return { holder, activator, events };
-}
 
 describe('Activator with sources that load on a loader thread', () => {
   it('keeps the last good snapshot when the file becomes malformed, and reports the parse error', async () => {

@@ -1,10 +1,8 @@
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { Activator, type ActivationEvent } from '../../src/activation/activator.js';
-import { SnapshotHolder } from '../../src/activation/holder.js';
 import type { Bundle } from '../../src/model/bundle.js';
 import type { PolicySource } from '../../src/sources/source.js';
 import { bundleFromYaml } from '../helpers/bundle.js';
+import { activatorFor } from '../helpers/activator.js';
 
 const GOOD = bundleFromYaml('policies: { a: { guardrails: [x] } }');
 const OTHER = bundleFromYaml('policies: { a: { guardrails: [y] } }');
@@ -23,14 +21,6 @@ function sourceOf(...bundles: Bundle[]): PolicySource & { loads: number } {
     },
   };
   return source;
-}
-
-function activatorFor(source: PolicySource) {
-  const holder = new SnapshotHolder();
-  const events: ActivationEvent[] = [];
-  const activator = new Activator({ source, holder, mode: 'strict', log: pino({ level: 'silent' }) });
-  activator.subscribe((e) => events.push(e));
-  return { holder, activator, events };
 }
 
 describe('Activator', () => {

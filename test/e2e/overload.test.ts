@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Action, ExecutePipelineRequest } from '../../src/gen/guardrail/pdp/v1/pipeline.js';
 import { HealthClient } from '../../src/gen/health/v1/health.js';
 import { callExecutePipeline, callResolve, startApp, type Started } from '../helpers/app.js';
+import { rawUnary } from '../helpers/raw-grpc.js';
 import { waitFor } from '../helpers/watch.js';
 
 /** A Generic Guardrail API that allows everything, one second after each request arrives. */
@@ -20,30 +21,6 @@ async function slowGuardrail(): Promise<{ base: string; server: Server; received
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, received: () => received };
-}
-
-/**
- * One unary call over raw HTTP/2 with a `grpc-timeout` header as given (the grpc-js client never
- * sends a deadline that has already passed). Resolves to the status code and message.
- */
-function rawUnary(address: string, path: string, message: Uint8Array, timeout: string): Promise<{ code: number; details: string }> {
-  return new Promise((resolve, reject) => {
-    const session = connect(`http://${address}`);
-    session.on('error', reject);
-    const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': timeout });
-    const frame = Buffer.alloc(5 + message.length);
-    frame.writeUInt32BE(message.length, 1);
-    Buffer.from(message).copy(frame, 5);
-    let headers: Record<string, unknown> = {};
-    req.on('response', (h) => (headers = { ...h }));
-    req.on('trailers', (t) => (headers = { ...headers, ...t }));
-    req.resume();
-    req.on('close', () => {
-      session.close();
-      resolve({ code: Number(headers['grpc-status']), details: decodeURIComponent(String(headers['grpc-message'] ?? '')) });
-    });
-    req.end(frame);
-  });
 }
 
 const user = (content: string) => ({ role: 'user', content });
@@ -99,12 +76,12 @@ describe('overload', () => {
       context: undefined,
       requestId: 'r1',
     }).finish();
-    const res = await rawUnary(s.grpcAddress, '/guardrail.pdp.v1.DecisionService/ExecutePipeline', request, '0n');
+    const res = await rawUnary(s.grpcAddress, '/guardrail.pdp.v1.DecisionService/ExecutePipeline', request, { 'grpc-timeout': '0n' });
     expect(res.code).toBe(status.DEADLINE_EXCEEDED);
     expect(res.details).toContain('deadline passed before the call started');
     expect(vendor.received()).toBe(0);
     // The same request with time left does the work.
-    const ok = await rawUnary(s.grpcAddress, '/guardrail.pdp.v1.DecisionService/ExecutePipeline', request, '30S');
+    const ok = await rawUnary(s.grpcAddress, '/guardrail.pdp.v1.DecisionService/ExecutePipeline', request, { 'grpc-timeout': '30S' });
     expect(ok.code).toBe(status.OK);
     expect(vendor.received()).toBe(1);
   });

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:http2';
 import { Writable } from 'node:stream';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { pino } from 'pino';
@@ -11,6 +10,7 @@ import { createMetrics } from '../../src/metrics/registry.js';
 import { createDecisionLog } from '../../src/server/decision-log.js';
 import { PdpServer, type PdpServerOptions } from '../../src/server/grpc.js';
 import { callResolve } from '../helpers/app.js';
+import { rawUnary } from '../helpers/raw-grpc.js';
 import { snapshotOf } from '../helpers/snapshot.js';
 
 const EXAMPLE = readFileSync(new URL('../../examples/bundle.yaml', import.meta.url), 'utf8');
@@ -134,22 +134,8 @@ describe('the Resolve memo', () => {
     holder.swap(snapshotOf(EXAMPLE));
     const { address } = await serve(holder);
     const garbage = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]); // field 1, length far past the end
-    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, garbage.length]), garbage]);
-    const trailers = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      const session = connect(`http://${address}`);
-      session.on('error', reject);
-      const req = session.request({ ':method': 'POST', ':path': '/guardrail.pdp.v1.DecisionService/Resolve', 'content-type': 'application/grpc', te: 'trailers' });
-      let headers: Record<string, unknown> = {};
-      req.on('response', (h) => (headers = { ...h }));
-      req.on('trailers', (t) => (headers = { ...headers, ...t }));
-      req.resume();
-      req.on('close', () => {
-        session.close();
-        resolve(headers);
-      });
-      req.end(frame);
-    });
-    expect(Number(trailers['grpc-status'])).toBe(status.INTERNAL);
-    expect(decodeURIComponent(String(trailers['grpc-message']))).toBe('Error deserializing request');
+    const res = await rawUnary(address, '/guardrail.pdp.v1.DecisionService/Resolve', garbage);
+    expect(res.code).toBe(status.INTERNAL);
+    expect(res.details).toBe('Error deserializing request');
   });
 });

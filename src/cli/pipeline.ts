@@ -62,11 +62,8 @@ export async function runPipeline(args: string[], io: CliIo, stdin: NodeJS.Reada
   const httpPool = new HttpPool();
   try {
     // The answer goes to stdout, so the issues go to stderr.
-    const loaded = await loadAndCompile(source, mode, io.stderr, io.stderr, '', {
-      get dispatcher() {
-        return httpPool.dispatcher;
-      },
-    });
+    // An HttpPool is a GuardrailEnv: its dispatcher getter creates the pool only if a guardrail needs it.
+    const loaded = await loadAndCompile(source, mode, io.stderr, io.stderr, '', httpPool);
     if (!loaded.ok) return loaded.exitCode;
     const { snapshot } = loaded;
     const onCheckError: CheckErrorListener = (guardrail, err) =>

@@ -11,8 +11,8 @@ import { compile } from '../dist/compile/compile.js';
 import { executePipeline } from '../dist/engine/pipeline.js';
 import { pipelineFor } from '../dist/engine/pipeline-target.js';
 import { ExecutePipelineRequest, ExecutePipelineResponse } from '../dist/gen/guardrail/pdp/v1/pipeline.js';
-import { toExecutePipelineResponse, toPipelineRequest } from '../dist/server/convert-pipeline.js';
-import { parseBundleText } from '../dist/sources/yaml-bundle.js';
+import { toExecutePipelineResponse, toPipelineRequest } from '../dist/server/convert/pipeline.js';
+import { parseBundleText } from '../dist/sources/bundle-file.js';
 import { percentile, round } from './stats.mjs';
 
 const calls = Number(process.argv[2] ?? 50_000);

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { compile } from '../dist/compile/compile.js';
 import { resolve } from '../dist/engine/resolve.js';
 import { ResolveRequest, ResolveResponse } from '../dist/gen/guardrail/pdp/v1/resolve.js';
-import { toResolveRequest, toResolveResponse } from '../dist/server/convert.js';
-import { createYamlBundleSource } from '../dist/sources/yaml-bundle.js';
+import { toResolveRequest, toResolveResponse } from '../dist/server/convert/resolve.js';
+import { createYamlBundleSource } from '../dist/sources/bundle-file.js';
 import { syntheticBundleData, syntheticRequest } from './synthetic.mjs';
 
 /** gRPC's length-prefixed message frame: flag 0 (uncompressed), 4-byte big-endian length, message. */

@@ -1,18 +1,18 @@
 import type { Logger, LevelWithSilent } from 'pino';
 import { Activator } from './activation/activator.js';
 import { SnapshotHolder } from './activation/holder.js';
-import { HttpPool } from './guardrails/http-pool.js';
+import { HttpPool } from './guardrails/generic-api/http-pool.js';
 import { createLogger } from './logger.js';
 import { AdminServer } from './metrics/http.js';
 import { createMetrics } from './metrics/registry.js';
 import type { ValidationMode } from './model/policy.js';
-import { createDecisionLog } from './server/decision-log.js';
+import { createDecisionLog } from './server/handlers/decision-log.js';
 import { PdpServer } from './server/grpc.js';
 import type { ListenAddress } from './server/listen-address.js';
 import type { TlsMaterial } from './server/tls.js';
 import type { PolicySource } from './sources/source.js';
-import { createSqliteDbSource } from './sources/sqlite-db.js';
-import { createYamlBundleSource } from './sources/yaml-bundle.js';
+import { createSqliteDbSource } from './sources/sqlite/sqlite-db.js';
+import { createYamlBundleSource } from './sources/bundle-file.js';
 
 /** Where policies come from: a bundle file (YAML/JSON) or a SQLite db. */
 export interface SourceConfig {

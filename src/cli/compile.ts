@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { parseBundle } from '../compile/parse.js';
-import { writeSqliteDb } from '../sources/sqlite-writer.js';
-import { createYamlBundleSource } from '../sources/yaml-bundle.js';
+import { parseBundle } from '../compile/parse/parse.js';
+import { writeSqliteDb } from '../sources/sqlite/sqlite-writer.js';
+import { createYamlBundleSource } from '../sources/bundle-file.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
 import { loadAndCompile } from './load.js';

@@ -2,7 +2,7 @@ import type { LevelWithSilent } from 'pino';
 import type { AppConfig } from '../app.js';
 import { PdpError } from '../errors.js';
 import type { ValidationMode } from '../model/policy.js';
-import { DEFAULT_MAX_IN_FLIGHT } from '../server/instrument.js';
+import { DEFAULT_MAX_IN_FLIGHT } from '../server/admission/call-limiter.js';
 import { listenRefusal, parseListenAddress } from '../server/listen-address.js';
 import { readTlsFiles, type TlsMaterial } from '../server/tls.js';
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createYamlBundleSource } from '../sources/yaml-bundle.js';
+import { createYamlBundleSource } from '../sources/bundle-file.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
 import { loadAndCompile } from './load.js';

@@ -7,7 +7,7 @@ import type { CompiledPolicy, Snapshot } from '../model/snapshot.js';
 import { attachmentIndexSteps } from './attachment-index.js';
 import { compileCondition, type CompiledCondition, type ConditionCache, type ConditionProblem } from './condition.js';
 import { issueAt } from './issues.js';
-import { parseBundleSteps } from './parse.js';
+import { parseBundleSteps } from './parse/parse.js';
 import { createPolicyCompiler } from './policies.js';
 import { finish, type Steps } from './steps.js';
 import { validateBundleSteps } from './validate.js';

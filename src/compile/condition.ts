@@ -1,7 +1,7 @@
 import type { ConditionSpec } from '../model/policy.js';
 import { memoByModel } from './memo.js';
-import { compilePythonFullmatch } from '../regex/python-regex.js';
-import { checkRegexSafety } from '../regex/safety.js';
+import { compilePythonFullmatch } from '../regex/python/python-regex.js';
+import { checkRegexSafety } from '../regex/safety/check.js';
 
 /** A problem with one condition pattern, for the caller to turn into a located issue. */
 export interface ConditionProblem {

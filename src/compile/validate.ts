@@ -1,7 +1,7 @@
 import type { Bundle, DocPath } from '../model/bundle.js';
 import { compareIssues, type Issue, type IssueRule, type Severity } from '../model/issue.js';
 import type { PolicySpec, ValidationMode } from '../model/policy.js';
-import type { ParsedBundle } from './parse.js';
+import type { ParsedBundle } from './parse/parse.js';
 import { issueAt } from './issues.js';
 import { finish, type Steps } from './steps.js';
 

@@ -3,8 +3,8 @@ import type { DocPath } from '../model/bundle.js';
 import type { CompiledGuardrail, GuardrailCheck } from '../model/guardrail.js';
 import type { Severity } from '../model/issue.js';
 import type { GuardrailSpec, ValidationMode } from '../model/policy.js';
-import { contentFilter } from './content-filter.js';
-import { genericGuardrailApi } from './generic-api.js';
+import { contentFilter } from './content-filter/content-filter.js';
+import { genericGuardrailApi } from './generic-api/generic-api.js';
 import { lengthLimit } from './length-limit.js';
 
 /** What guardrails may use at run time, supplied by the app (tests and the CLI pass their own). */

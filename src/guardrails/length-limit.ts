@@ -1,7 +1,7 @@
 import type { GuardrailCheck, GuardrailVerdict } from '../model/guardrail.js';
 import type { GuardrailSpec } from '../model/policy.js';
 import type { GuardrailCompileContext, GuardrailKind } from './index.js';
-import { createParamReporter, describe, isAbsent, warnUnknownKeys } from './spec-params.js';
+import { createParamReporter, describe, isAbsent, warnUnknownKeys } from './params.js';
 
 /** Characters per approximate token: `max_tokens` counts ceil(characters / 4). */
 export const CHARS_PER_TOKEN = 4;

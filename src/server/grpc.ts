@@ -4,17 +4,17 @@ import type { Logger } from 'pino';
 import type { SnapshotHolder } from '../activation/holder.js';
 import { PdpError } from '../errors.js';
 import type { PdpMetrics } from '../metrics/registry.js';
-import { CallInterceptor } from './call-interceptor.js';
-import type { DecisionLog } from './decision-log.js';
-import { EncodedDecisionService } from './encoded-service.js';
+import { CallInterceptor } from './admission/call-interceptor.js';
+import type { DecisionLog } from './handlers/decision-log.js';
+import { EncodedDecisionService } from './convert/encoded.js';
 import { PdpHealth } from './health.js';
-import { CallLimiter, guardService } from './instrument.js';
+import { CallLimiter, guardService } from './admission/call-limiter.js';
 import { listenRefusal, toGrpcTarget, type ListenAddress } from './listen-address.js';
-import { createDecisionService } from './pdp-service.js';
+import { createDecisionService } from './handlers/decision-service.js';
 import { addReflectionService } from './reflection.js';
-import { SnapshotMemos, type ResolveMemoLimits } from './resolve-memo.js';
+import { SnapshotMemos, type ResolveMemoLimits } from './handlers/resolve-memo.js';
 import { toServerCredentials, type TlsMaterial } from './tls.js';
-import { WatchStreams, type ActivationEvents } from './watch.js';
+import { WatchStreams, type ActivationEvents } from './handlers/watch.js';
 
 /** Services this server exposes, as listed by reflection. */
 export const SERVICE_NAMES = Object.freeze([

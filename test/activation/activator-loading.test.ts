@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadInWorker } from '../../src/sources/worker-loader.js';
+import { loadInWorker } from '../../src/sources/loader/caller.js';
 import type { PolicySource } from '../../src/sources/source.js';
-import { createYamlBundleSource } from '../../src/sources/yaml-bundle.js';
+import { createYamlBundleSource } from '../../src/sources/bundle-file.js';
 import { activatorFor } from '../helpers/activator.js';
 
 let dir: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBundle } from '../../src/compile/parse.js';
+import { parseBundle } from '../../src/compile/parse/parse.js';
 import { validateBundle } from '../../src/compile/validate.js';
 import type { Issue } from '../../src/model/issue.js';
 import type { ValidationMode } from '../../src/model/policy.js';

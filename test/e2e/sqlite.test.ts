@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseBundle } from '../../src/compile/parse.js';
-import { writeSqliteDb } from '../../src/sources/sqlite-writer.js';
+import { parseBundle } from '../../src/compile/parse/parse.js';
+import { writeSqliteDb } from '../../src/sources/sqlite/sqlite-writer.js';
 import { bundleFromYaml } from '../helpers/bundle.js';
 import { callResolve, startApp, type Started } from '../helpers/app.js';
 

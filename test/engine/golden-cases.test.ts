@@ -4,8 +4,8 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile/compile.js';
 import { resolve } from '../../src/engine/resolve.js';
-import { resolveRequestFromJson, toResolveRequest } from '../../src/server/convert.js';
-import { createYamlBundleSource } from '../../src/sources/yaml-bundle.js';
+import { resolveRequestFromJson, toResolveRequest } from '../../src/server/convert/resolve.js';
+import { createYamlBundleSource } from '../../src/sources/bundle-file.js';
 
 interface CaseFile {
   bundle: string;

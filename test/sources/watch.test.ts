@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createYamlBundleSource } from '../../src/sources/yaml-bundle.js';
+import { createYamlBundleSource } from '../../src/sources/bundle-file.js';
 import { watchFile } from '../../src/sources/watch.js';
 import { waitFor } from '../helpers/watch.js';
 

@@ -1,0 +1,153 @@
+import type { Bundle } from '../../model/bundle.js';
+import { compareIssues, type Issue } from '../../model/issue.js';
+import type { AttachmentSpec, GuardrailSpec, PolicySpec, PolicyVersionSpec } from '../../model/policy.js';
+import { formatPath } from '../issues.js';
+import { parseAttachment } from './attachment.js';
+import { describe, didYouMean, isMapping, ParseContext, type Mapping } from './context.js';
+import { parseGuardrail } from './guardrail.js';
+import { parsePolicy } from './policy.js';
+import { parseVersions } from './versions.js';
+import { finish, type Steps } from '../steps.js';
+
+/** The three sections LiteLLM reads, parsed field by field (LITELLM_SEMANTICS.md §1, §3, §8). Frozen. */
+export interface ParsedBundle {
+  readonly guardrails: readonly GuardrailSpec[];
+  /** Document order. Policies that fail LiteLLM's parser are left out (and reported). */
+  readonly policies: readonly PolicySpec[];
+  readonly attachments: readonly AttachmentSpec[];
+  /** Draft and published versions (db sources only); broken ones are left out with a warning. */
+  readonly versions: readonly PolicyVersionSpec[];
+}
+
+/**
+ * Parses a bundle exactly as LiteLLM's config parser and loaders would, reporting every problem
+ * at once: parser failures as errors (`invalid_syntax`, `invalid_attachment`, `invalid_bundle`,
+ * `duplicate_guardrail`), keys LiteLLM silently ignores as `unknown_key` warnings. Issues are sorted.
+ */
+export function parseBundle(bundle: Bundle): { parsed: ParsedBundle; issues: Issue[] } {
+  return finish(parseBundleSteps(bundle));
+}
+
+/** `parseBundle` cut into steps (one per policy and attachment), for a driver that yields between them. */
+export function* parseBundleSteps(bundle: Bundle): Steps<{ parsed: ParsedBundle; issues: Issue[] }> {
+  const ctx = new ParseContext(bundle);
+  const data = bundle.data;
+  let parsed: ParsedBundle = EMPTY;
+  if (isMapping(data)) {
+    reportDuplicateKeys(ctx);
+    warnNearMissSections(ctx, data);
+    const guardrails = parseGuardrails(ctx, data.guardrails);
+    yield;
+    const policies = yield* parsePolicies(ctx, data.policies);
+    const attachments = yield* parseAttachments(ctx, data.policy_attachments);
+    parsed = Object.freeze({ guardrails, policies, attachments, versions: parseVersions(ctx, data.policy_versions) });
+  } else if (data !== null && data !== undefined) {
+    ctx.error('invalid_bundle', `the bundle must be a mapping (guardrails:, policies:, policy_attachments:), got ${describe(data)}`, []);
+  }
+  return { parsed, issues: ctx.issues.sort(compareIssues) };
+}
+
+const EMPTY: ParsedBundle = Object.freeze({
+  guardrails: Object.freeze([]),
+  policies: Object.freeze([]),
+  attachments: Object.freeze([]),
+  versions: Object.freeze([]),
+});
+const SECTIONS = ['guardrails', 'policies', 'policy_attachments', 'policy_versions'];
+
+/** PyYAML silently keeps the last of duplicate keys: report those in the sections we read. */
+function reportDuplicateKeys(ctx: ParseContext): void {
+  for (const { path, positions } of ctx.bundle.duplicateKeys) {
+    if (!SECTIONS.includes(String(path[0]))) continue;
+    const lines = positions.map((p) => p.line);
+    const times = lines.length === 2 ? 'twice' : `${lines.length} times`;
+    const parent = path.slice(0, -1);
+    const name = String(path[path.length - 1]);
+    const what =
+      parent.length === 1 && parent[0] === 'policies'
+        ? `policy '${name}' is defined ${times}`
+        : `key '${name}' is given ${times} in ${formatPath(parent) || 'the top level'}`;
+    ctx.error('invalid_bundle', `${what} (lines ${joinAnd(lines)}); LiteLLM would silently keep the last`, path, true);
+  }
+}
+
+/** Other top-level keys are LiteLLM's (model_list, ...): only near misses of ours are worth a word. */
+function warnNearMissSections(ctx: ParseContext, data: Mapping): void {
+  for (const key of Object.keys(data)) {
+    if (SECTIONS.includes(key)) continue;
+    const advice = key === 'attachments' ? "; did you mean 'policy_attachments'?" : didYouMean(key, SECTIONS);
+    if (advice) ctx.warn('unknown_key', `top-level key '${key}' is not read by the policy engine${advice}`, [key], true);
+  }
+}
+
+function parseGuardrails(ctx: ParseContext, raw: unknown): readonly GuardrailSpec[] {
+  if (raw === null || raw === undefined) return Object.freeze([]);
+  if (!Array.isArray(raw)) {
+    ctx.error('invalid_bundle', `guardrails must be a list of guardrail definitions, got ${describe(raw)}`, ['guardrails']);
+    return Object.freeze([]);
+  }
+  const out: GuardrailSpec[] = [];
+  const first = new Map<string, number>();
+  raw.forEach((entry: unknown, i) => {
+    const spec = parseGuardrail(ctx, entry, i);
+    if (!spec) return;
+    const seen = first.get(spec.name);
+    if (seen === undefined) {
+      first.set(spec.name, i);
+      out.push(spec);
+      return;
+    }
+    const message = `guardrail '${spec.name}' is defined twice (guardrails[${seen}] and guardrails[${i}]); guardrail names must be unique`;
+    ctx.error('duplicate_guardrail', message, ['guardrails', i, 'guardrail_name']);
+  });
+  return Object.freeze(out);
+}
+
+function* parsePolicies(ctx: ParseContext, raw: unknown): Steps<readonly PolicySpec[]> {
+  if (raw === null || raw === undefined) return Object.freeze([]);
+  if (!isMapping(raw)) {
+    ctx.error('invalid_bundle', `policies must be a mapping of policy name to policy, got ${describe(raw)}`, ['policies']);
+    return Object.freeze([]);
+  }
+  const nonString = new Map((ctx.bundle.keysAt(['policies']) ?? []).filter((k) => !k.isString).map((k) => [k.name, k.source]));
+  yield;
+  const out: PolicySpec[] = [];
+  for (const name of ctx.orderedKeys(raw, ['policies'])) {
+    const source = nonString.get(name);
+    if (source !== undefined) {
+      const message = `policy name ${source || '(empty)'} is not a string: YAML 1.1 (PyYAML, as LiteLLM) reads it as ${readAs(name)}, so no attachment or inherit can name it; quote it: "${source}"`;
+      ctx.error('invalid_bundle', message, ['policies', name], true);
+      continue;
+    }
+    const spec = parsePolicy(ctx, name, raw[name]);
+    if (spec) out.push(spec);
+    yield;
+  }
+  return Object.freeze(out);
+}
+
+function* parseAttachments(ctx: ParseContext, raw: unknown): Steps<readonly AttachmentSpec[]> {
+  if (raw === null || raw === undefined) return Object.freeze([]);
+  if (!Array.isArray(raw)) {
+    ctx.error('invalid_bundle', `policy_attachments must be a list of attachments, got ${describe(raw)}`, ['policy_attachments']);
+    return Object.freeze([]);
+  }
+  const out: AttachmentSpec[] = [];
+  for (let index = 0; index < raw.length; index++) {
+    if (!(index in raw)) continue; // a hole, skipped as forEach does
+    const spec = parseAttachment(ctx, raw[index] as unknown, index);
+    if (spec) out.push(spec);
+    yield;
+  }
+  return Object.freeze(out);
+}
+
+function readAs(name: string): string {
+  if (name === 'true' || name === 'false') return `the boolean ${name === 'true' ? 'True' : 'False'}`;
+  if (name === '') return 'null';
+  return /^[-+.]?\d/.test(name) ? 'a number' : 'a non-string value';
+}
+
+function joinAnd(items: readonly number[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}

@@ -1,0 +1,56 @@
+import type { Severity } from '../../model/issue.js';
+import type { ValidationMode } from '../../model/policy.js';
+import { compilePythonSearch } from '../../regex/python/python-regex.js';
+import { checkRegexSafety } from '../../regex/safety/check.js';
+
+/** A content filter regex ready to search with, or why it cannot be used (already reported). */
+export type ContentPattern = { readonly ok: true; readonly regex: RegExp } | { readonly ok: false; readonly message: string };
+
+/** Receives the problems of a user's pattern, as messages naming the pattern (config text). */
+export type PatternProblem = (severity: Severity, rule: 'invalid_guardrail_config' | 'unsafe_regex', message: string) => void;
+
+/**
+ * Compiles a Python `re` search pattern for the content filter. With `userPattern` and `report`
+ * (a custom pattern), also reports: a pattern Python rejects or we cannot translate (error), one
+ * that can backtrack catastrophically (`checkRegexSafety`: error in strict mode, warning in
+ * compat), and one that matches the empty string (error: it would match every text). Prebuilt
+ * patterns are checked by tests instead.
+ */
+export function compileContentPattern(source: string, userPattern?: string, mode?: ValidationMode, report?: PatternProblem): ContentPattern {
+  const compiled = compilePythonSearch(source);
+  const shown = JSON.stringify(userPattern ?? source);
+  if (!compiled.ok) {
+    const message =
+      compiled.reason === 'invalid'
+        ? `pattern ${shown} is not a valid Python regular expression (${compiled.message})`
+        : `pattern ${shown} uses Python regex syntax the sidecar cannot run (${compiled.message})`;
+    report?.('error', 'invalid_guardrail_config', message);
+    return { ok: false, message };
+  }
+  if (userPattern !== undefined && report !== undefined) {
+    const unsafe = checkRegexSafety(userPattern);
+    if (unsafe !== undefined) {
+      // Compat mode still runs the pattern, as LiteLLM would.
+      report(mode === 'compat' ? 'warning' : 'error', 'unsafe_regex', `pattern ${shown} can backtrack catastrophically (${unsafe})`);
+      if (mode !== 'compat') return { ok: false, message: unsafe };
+    }
+    if (matchesEmpty(compiled.regex)) {
+      const message = `pattern ${shown} matches the empty string, so it would match every text`;
+      report('error', 'invalid_guardrail_config', message);
+      return { ok: false, message };
+    }
+  }
+  return { ok: true, regex: compiled.regex };
+}
+
+function matchesEmpty(regex: RegExp): boolean {
+  regex.lastIndex = 0;
+  const m = regex.exec('');
+  regex.lastIndex = 0;
+  return m !== null;
+}
+
+/** `s` as a JS `u`-mode regex source that matches it literally. */
+export function escapeRegExpLiteral(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+}

@@ -1,0 +1,199 @@
+// Proto <-> model for ExecutePipeline: request validation (everything that needs no snapshot),
+// the response, and the CLI's proto-JSON input.
+import { PdpError } from '../../errors.js';
+import type { PipelineRequest, PipelineResult, StepOutcome } from '../../model/pipeline-run.js';
+import type { Action as ModelAction, PipelineMode, PipelineSpec, PipelineStepSpec } from '../../model/policy.js';
+import {
+  Action,
+  ExecutePipelineRequest as PbExecutePipelineRequest,
+  ExecutePipelineResponse,
+  Mode,
+  Outcome,
+  type ChatMessage as PbChatMessage,
+  type Pipeline,
+} from '../../gen/guardrail/pdp/v1/pipeline.js';
+import { ACTIONS, checkStringList, checkValue, MAX_LIST_LENGTH, toRequestContext } from './resolve.js';
+
+/** Longest accepted `timeout_ms` of an inline pipeline step (10 minutes). */
+export const MAX_STEP_TIMEOUT_MS = 600_000;
+
+const MODEL_ACTIONS = new Map<Action, ModelAction>([
+  [Action.ALLOW, 'allow'],
+  [Action.BLOCK, 'block'],
+  [Action.NEXT, 'next'],
+  [Action.MODIFY_RESPONSE, 'modify_response'],
+]);
+
+const OUTCOMES: Record<StepOutcome, Outcome> = { pass: Outcome.PASS, fail: Outcome.FAIL, error: Outcome.ERROR };
+
+/**
+ * Proto ExecutePipelineRequest -> model request, with every check that needs no snapshot: exactly
+ * one target; an inline pipeline validated like a bundle's (mode, at least one step, non-empty
+ * guardrail names, known actions, sane timeouts); known modes; a role on every message; Resolve's
+ * bounds on names and the context. Throws INVALID_REQUEST naming the field, never echoing content.
+ * The checks against the snapshot follow in engine/pipeline-target.ts.
+ */
+export function toPipelineRequest(msg: PbExecutePipelineRequest): PipelineRequest {
+  if ((msg.policyName === undefined) === (msg.pipeline === undefined))
+    throw new PdpError('INVALID_REQUEST', 'target: give exactly one of policy_name or pipeline');
+  let target: PipelineRequest['target'];
+  if (msg.pipeline !== undefined) target = { kind: 'inline', pipeline: toPipelineSpec(msg.pipeline) };
+  else {
+    const policyName = msg.policyName ?? '';
+    if (policyName === '') throw new PdpError('INVALID_REQUEST', 'policy_name is empty; give a policy name');
+    checkValue(policyName, 'policy_name');
+    target = { kind: 'policy', policyName };
+  }
+  msg.messages.forEach((m, i) => {
+    if (m.role === '') throw new PdpError('INVALID_REQUEST', `messages[${i}].role is empty; give the message's role (e.g. user)`);
+    checkValue(m.role, `messages[${i}].role`);
+  });
+  return {
+    target,
+    mode: toPipelineMode(msg.mode, 'mode'),
+    messages: msg.messages,
+    responseText: msg.responseText,
+    context: toRequestContext(msg.context),
+    requestId: checkValue(msg.requestId, 'request_id') ?? '',
+  };
+}
+
+/** Proto Mode -> model mode; undefined for MODE_UNSPECIFIED. Throws INVALID_REQUEST for unknown values. */
+export function toPipelineMode(mode: Mode, field: string): PipelineMode | undefined {
+  if (mode === Mode.MODE_UNSPECIFIED) return undefined;
+  if (mode === Mode.PRE_CALL) return 'pre_call';
+  if (mode === Mode.POST_CALL) return 'post_call';
+  throw new PdpError('INVALID_REQUEST', `${field} has an unknown value; expected PRE_CALL or POST_CALL`);
+}
+
+/** Proto Action -> model action; undefined for ACTION_UNSPECIFIED (the field's default applies). */
+export function toModelAction(action: Action, field: string): ModelAction | undefined {
+  if (action === Action.ACTION_UNSPECIFIED) return undefined;
+  const a = MODEL_ACTIONS.get(action);
+  if (a === undefined) throw new PdpError('INVALID_REQUEST', `${field} has an unknown value; expected ALLOW, BLOCK, NEXT or MODIFY_RESPONSE`);
+  return a;
+}
+
+// An inline pipeline, checked as parse-pipeline.ts checks a bundle's. Guardrail names are checked
+// against the snapshot later. Frozen, like a compiled pipeline.
+function toPipelineSpec(p: Pipeline): PipelineSpec {
+  // A bundle's pipeline without a mode is pre_call (LiteLLM's config parser); proto3 cannot tell
+  // an unset mode from MODE_UNSPECIFIED, so both mean pre_call here too.
+  const mode = toPipelineMode(p.mode, 'pipeline.mode') ?? 'pre_call';
+  if (p.steps.length === 0) throw new PdpError('INVALID_REQUEST', 'pipeline.steps must have at least 1 step');
+  if (p.steps.length > MAX_LIST_LENGTH)
+    throw new PdpError('INVALID_REQUEST', `pipeline.steps has ${p.steps.length} steps; at most ${MAX_LIST_LENGTH} are accepted`);
+  const steps = p.steps.map((s, i): PipelineStepSpec => {
+    const at = `pipeline.steps[${i}]`;
+    if (s.guardrail === '') throw new PdpError('INVALID_REQUEST', `${at}.guardrail is empty; give a guardrail_name`);
+    checkValue(s.guardrail, `${at}.guardrail`);
+    if (!Number.isSafeInteger(s.timeoutMs) || s.timeoutMs < 0 || s.timeoutMs > MAX_STEP_TIMEOUT_MS) {
+      const message = `${at}.timeout_ms must be a whole number of milliseconds from 0 (the guardrail's default) to ${MAX_STEP_TIMEOUT_MS}`;
+      throw new PdpError('INVALID_REQUEST', message);
+    }
+    return Object.freeze({
+      guardrail: s.guardrail,
+      onPass: toModelAction(s.onPass, `${at}.on_pass`) ?? 'allow',
+      onFail: toModelAction(s.onFail, `${at}.on_fail`) ?? 'block',
+      onError: toModelAction(s.onError, `${at}.on_error`),
+      passData: s.passData,
+      modifyResponseMessage: checkValue(s.modifyResponseMessage, `${at}.modify_response_message`),
+      timeoutMs: s.timeoutMs === 0 ? undefined : s.timeoutMs,
+    });
+  });
+  return Object.freeze({ mode, steps: Object.freeze(steps) });
+}
+
+/** Model pipeline result -> proto ExecutePipelineResponse. */
+export function toExecutePipelineResponse(r: PipelineResult): ExecutePipelineResponse {
+  return {
+    terminalAction: ACTIONS[r.terminalAction],
+    steps: r.steps.map((s) => ({
+      guardrail: s.guardrail,
+      outcome: OUTCOMES[s.outcome],
+      action: ACTIONS[s.action],
+      detail: s.detail,
+      durationMs: s.durationMs,
+    })),
+    messages: r.messages as PbChatMessage[],
+    errorMessage: r.errorMessage,
+    modifyResponseMessage: r.modifyResponseMessage,
+    revision: r.revision,
+    responseText: r.responseText,
+  };
+}
+
+/** The proto3 JSON form of a pipeline result: what grpcurl prints for the same answer. */
+export function toExecutePipelineResponseJson(r: PipelineResult): unknown {
+  return ExecutePipelineResponse.toJSON(toExecutePipelineResponse(r));
+}
+
+/**
+ * Parses an ExecutePipelineRequest from its proto3 JSON form (snake_case or lowerCamelCase
+ * names). Unknown fields, wrong types and unknown enum names are INVALID_REQUEST errors naming
+ * the field under `where`, so a typo never runs a different request.
+ */
+export function executePipelineRequestFromJson(json: unknown, where: string): PbExecutePipelineRequest {
+  checkShape(json, EXECUTE_PIPELINE_SHAPE, where);
+  return PbExecutePipelineRequest.fromJSON(json);
+}
+
+/** A JSON value's expected shape: a scalar type, `enum:A|B` (names or their numbers), an object, or a list of one. */
+type Shape = string | ShapeFields | readonly [ShapeFields];
+interface ShapeFields {
+  readonly [snakeName: string]: Shape;
+}
+
+const ACTION_ENUM = 'enum:ACTION_UNSPECIFIED|ALLOW|BLOCK|NEXT|MODIFY_RESPONSE';
+const MODE_ENUM = 'enum:MODE_UNSPECIFIED|PRE_CALL|POST_CALL';
+const STEP_SHAPE: ShapeFields = {
+  guardrail: 'string',
+  on_pass: ACTION_ENUM,
+  on_fail: ACTION_ENUM,
+  on_error: ACTION_ENUM,
+  pass_data: 'boolean',
+  modify_response_message: 'string',
+  timeout_ms: 'uint',
+};
+const EXECUTE_PIPELINE_SHAPE: ShapeFields = {
+  policy_name: 'string',
+  pipeline: { mode: MODE_ENUM, steps: [STEP_SHAPE] },
+  mode: MODE_ENUM,
+  messages: [{ role: 'string', content: 'string' }],
+  response_text: 'string',
+  context: { team_alias: 'string', key_alias: 'string', model: 'string', tags: 'string[]' },
+  request_id: 'string',
+};
+
+function checkShape(v: unknown, shape: Shape, where: string): void {
+  if (v === null || v === undefined) return; // proto3 JSON: null means the default
+  if (typeof shape === 'string') return checkScalar(v, shape, where);
+  if (isShapeList(shape)) {
+    if (!Array.isArray(v)) throw new PdpError('INVALID_REQUEST', `${where} must be a list`);
+    v.forEach((x: unknown, i) => checkShape(x, shape[0], `${where}[${i}]`));
+    return;
+  }
+  if (typeof v !== 'object' || Array.isArray(v)) throw new PdpError('INVALID_REQUEST', `${where} must be a JSON object`);
+  for (const [key, value] of Object.entries(v)) {
+    const field = shape[key] ?? shape[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)];
+    if (field === undefined)
+      throw new PdpError('INVALID_REQUEST', `${where} has unknown field '${key}'; expected one of ${Object.keys(shape).join(', ')}`);
+    checkShape(value, field, `${where}.${key}`);
+  }
+}
+
+function isShapeList(shape: ShapeFields | readonly [ShapeFields]): shape is readonly [ShapeFields] {
+  return Array.isArray(shape);
+}
+
+function checkScalar(v: unknown, type: string, where: string): void {
+  if (type === 'string[]') return checkStringList(v, where);
+  if (type.startsWith('enum:')) {
+    const names = type.slice('enum:'.length).split('|');
+    const isKnown = typeof v === 'string' ? names.includes(v) : Number.isInteger(v) && (v as number) >= 0 && (v as number) < names.length;
+    if (!isKnown) throw new PdpError('INVALID_REQUEST', `${where} must be one of ${names.join(', ')}`);
+    return;
+  }
+  const isOk = type === 'uint' ? Number.isSafeInteger(v) && (v as number) >= 0 : typeof v === type;
+  if (!isOk) throw new PdpError('INVALID_REQUEST', `${where} must be ${type === 'uint' ? 'a whole number, 0 or more' : `a ${type}`}`);
+}

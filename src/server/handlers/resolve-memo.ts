@@ -1,0 +1,101 @@
+import type { ResolveDecision, ResolveRequest } from '../../model/decision.js';
+import type { Snapshot } from '../../model/snapshot.js';
+
+/** Default cap on memoized answers per snapshot. */
+export const DEFAULT_MEMO_ENTRIES = 10_000;
+/** Default cap on the bytes a snapshot's memo holds (keys plus encoded answers). */
+export const DEFAULT_MEMO_BYTES = 16 * 1024 * 1024;
+/** Requests larger than this are answered without the memo (their key would cost more than it saves). */
+export const MAX_MEMO_KEY_BYTES = 2048;
+
+/** One memoized answer: the encoded ResolveResponse, and what the decision log needs to see it. */
+export interface MemoEntry {
+  /** The encoded ResolveResponse, sent as is. Never mutated. */
+  readonly bytes: Buffer;
+  /** The checked request and its decision; kept only when a decision log may want them. */
+  readonly logged: { readonly request: ResolveRequest; readonly decision: ResolveDecision } | undefined;
+}
+
+export interface ResolveMemoLimits {
+  /** Most entries held (default DEFAULT_MEMO_ENTRIES); 0 turns the memo off. */
+  readonly maxEntries?: number;
+  /** Most bytes held, keys (one byte per character) plus answers (default DEFAULT_MEMO_BYTES). */
+  readonly maxBytes?: number;
+}
+
+/**
+ * A bounded memo of Resolve answers for one snapshot, keyed by the request's exact bytes (as a
+ * latin1 string: one character per byte, so equal keys mean equal bytes, which decode to the same
+ * request and therefore the same answer; no hash, no collision). Full means the oldest entry is
+ * evicted first (insertion order), which costs O(1) and never stalls a call the way clearing
+ * everything at once would on a working set just above the cap.
+ */
+export class ResolveMemo {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly #entries = new Map<string, MemoEntry>();
+  #bytes = 0;
+
+  constructor({ maxEntries = DEFAULT_MEMO_ENTRIES, maxBytes = DEFAULT_MEMO_BYTES }: ResolveMemoLimits = {}) {
+    this.maxEntries = maxEntries;
+    this.maxBytes = maxBytes;
+  }
+
+  /** Entries held. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Bytes held (keys plus answers). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** The entry for this key, if memoized. */
+  get(key: string): MemoEntry | undefined {
+    return this.#entries.get(key);
+  }
+
+  /** Memoizes an answer, evicting the oldest entries to stay within both caps. */
+  set(key: string, entry: MemoEntry): void {
+    const cost = key.length + entry.bytes.byteLength;
+    if (this.maxEntries === 0 || cost > this.maxBytes || this.#entries.has(key)) return;
+    while (this.#entries.size >= this.maxEntries || this.#bytes + cost > this.maxBytes) this.#evictOldest();
+    this.#entries.set(key, entry);
+    this.#bytes += cost;
+  }
+
+  #evictOldest(): void {
+    for (const [key, entry] of this.#entries) {
+      this.#entries.delete(key);
+      this.#bytes -= key.length + entry.bytes.byteLength;
+      return;
+    }
+  }
+}
+
+/**
+ * The memos of every live snapshot, each owned by its snapshot: a new revision starts with an
+ * empty memo, and a snapshot's memo is garbage once the snapshot is (a WeakMap, so no answer of
+ * an old revision is ever served or kept).
+ */
+export class SnapshotMemos {
+  readonly #limits: ResolveMemoLimits;
+  readonly #memos = new WeakMap<Snapshot, ResolveMemo>();
+
+  constructor(limits: ResolveMemoLimits = {}) {
+    this.#limits = limits;
+  }
+
+  /** The memo of `snapshot`, created empty on first use. */
+  for(snapshot: Snapshot): ResolveMemo {
+    let memo = this.#memos.get(snapshot);
+    if (memo === undefined) this.#memos.set(snapshot, (memo = new ResolveMemo(this.#limits)));
+    return memo;
+  }
+
+  /** The memo of `snapshot` if one was created (for diagnostics and tests). */
+  peek(snapshot: Snapshot): ResolveMemo | undefined {
+    return this.#memos.get(snapshot);
+  }
+}

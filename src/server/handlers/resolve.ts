@@ -1,0 +1,61 @@
+import type { handleUnaryCall } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { SnapshotHolder } from '../../activation/holder.js';
+import { resolve } from '../../engine/resolve.js';
+import { PdpError } from '../../errors.js';
+import { toResolveRequest, toResolveResponse } from '../convert/resolve.js';
+import type { DecisionLog } from './decision-log.js';
+import { createResponseEncoder, decodeResolveRequest, UNDECODABLE_REQUEST } from '../convert/encoded.js';
+import { MAX_MEMO_KEY_BYTES, type SnapshotMemos } from './resolve-memo.js';
+import { toStatus } from '../status.js';
+
+export interface ResolveHandlerOptions {
+  readonly holder: SnapshotHolder;
+  /** The component logger for errors that are bugs. */
+  readonly log: Logger;
+  readonly decisionLog?: DecisionLog;
+  /** Per-snapshot memos of encoded answers; none means every call is resolved and encoded. */
+  readonly memos?: SnapshotMemos;
+}
+
+/**
+ * The Resolve handler over raw bytes (see EncodedDecisionService). It reads `holder.current()`
+ * once; a request whose exact bytes were answered before by the same snapshot gets the same
+ * encoded answer back without decoding, resolving or encoding, and the decision log still sees
+ * the memoized decision. Only successful answers are memoized, so a bad request is checked (and
+ * refused) every time.
+ */
+export function createResolveHandler({ holder, log, decisionLog, memos }: ResolveHandlerOptions): handleUnaryCall<Buffer, Buffer> {
+  const encode = createResponseEncoder();
+  return (call, callback) => {
+    const snapshot = holder.current();
+    if (snapshot === undefined) return callback(toStatus(notReady(), log));
+    const bytes = call.request;
+    // Oversized requests skip the memo: their key would cost more than it saves.
+    const found = bytes.length <= MAX_MEMO_KEY_BYTES ? memos?.for(snapshot) : undefined;
+    const memo = found !== undefined && found.maxEntries > 0 ? found : undefined;
+    const key = memo === undefined ? '' : bytes.toString('latin1');
+    const hit = memo?.get(key);
+    if (hit !== undefined) {
+      if (hit.logged !== undefined) decisionLog?.resolve(hit.logged.request, hit.logged.decision);
+      return callback(null, hit.bytes);
+    }
+    const message = decodeResolveRequest(bytes);
+    if (message === undefined) return callback(UNDECODABLE_REQUEST);
+    try {
+      const request = toResolveRequest(message);
+      const decision = resolve(snapshot, request);
+      decisionLog?.resolve(request, decision);
+      const answer = encode(toResolveResponse(decision));
+      memo?.set(key, { bytes: answer, logged: decisionLog?.isEnabled === true ? { request, decision } : undefined });
+      callback(null, answer);
+    } catch (e) {
+      callback(toStatus(e, log));
+    }
+  };
+}
+
+/** The answer before the first activation: UNAVAILABLE, with what to do. */
+export function notReady(): PdpError {
+  return new PdpError('NOT_READY', 'no policy snapshot is active yet; retry once the sidecar reports SERVING');
+}

@@ -1,0 +1,70 @@
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { ActivationEvent } from '../../activation/activator.js';
+import type { WatchEvent, WatchRequest } from '../../gen/guardrail/pdp/v1/watch.js';
+import type { Snapshot } from '../../model/snapshot.js';
+import { toActivatedEvent, toWatchEvent } from '../convert/resolve.js';
+
+/** Where activation events come from: the Activator, or anything shaped like it. */
+export interface ActivationEvents {
+  /** Subscribes to activation events; returns the unsubscribe function. */
+  subscribe(listener: (event: ActivationEvent) => void): () => void;
+}
+
+/** One server-side Watch call. */
+export type WatchCall = ServerWritableStream<WatchRequest, WatchEvent>;
+
+/**
+ * The open Watch streams of one server. It subscribes to activation events once and writes each
+ * event, converted once, to every open stream, so many watchers cost one listener and one write
+ * each. `close()` ends every stream with status OK, so a server shutdown never waits on them.
+ */
+export class WatchStreams {
+  readonly #open = new Set<WatchCall>();
+  readonly #unsubscribe: () => void;
+  #isClosed = false;
+
+  constructor(events: ActivationEvents) {
+    this.#unsubscribe = events.subscribe((event) => this.#broadcast(event));
+  }
+
+  /** How many Watch streams are open. */
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /**
+   * Serves one Watch call: first `current` as ACTIVATED (unless the client already knows its
+   * revision), then one event per activation and per failed activation, until the client goes.
+   */
+  open(call: WatchCall, current: Snapshot | undefined): void {
+    if (this.#isClosed) {
+      call.end();
+      return;
+    }
+    this.#open.add(call);
+    const remove = (): void => {
+      this.#open.delete(call);
+    };
+    call.on('cancelled', remove);
+    call.on('close', remove);
+    call.on('error', remove);
+    if (current !== undefined && current.revision !== call.request.knownRevision)
+      call.write(toActivatedEvent(current, current.loadedAt, current.warnings));
+  }
+
+  /** Stops listening and ends every open stream (status OK); later calls end at once. */
+  close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#unsubscribe();
+    const calls = [...this.#open];
+    this.#open.clear();
+    for (const call of calls) call.end();
+  }
+
+  #broadcast(event: ActivationEvent): void {
+    if (this.#open.size === 0) return;
+    const message = toWatchEvent(event);
+    for (const call of this.#open) call.write(message);
+  }
+}

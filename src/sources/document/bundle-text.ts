@@ -1,0 +1,37 @@
+import { PdpError } from '../../errors.js';
+import type { Issue } from '../../model/issue.js';
+import { parseJsonDocument } from './json-document.js';
+import { parseYamlDocument, type YamlDocument, type YamlProblem } from './yaml-document.js';
+
+/**
+ * Parses a bundle file's bytes as PyYAML (which LiteLLM uses) would, strict JSON by the fast path:
+ * the data plus the source table behind locate/keysAt. Pure and synchronous, so the loader thread
+ * and `parseBundleText` run the same code. Throws PdpError BUNDLE_INVALID with one `unparseable`
+ * issue per YAML error (or for bytes that are not UTF-8).
+ */
+export function parseBundleBytes(bytes: Uint8Array, origin: string): YamlDocument {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw unparseable(origin, [{ message: 'the file is not valid UTF-8', line: 0, column: 0 }]);
+  }
+  const json = parseJsonDocument(text);
+  if (json !== undefined) return json;
+  const parsed = parseYamlDocument(text);
+  if (!parsed.ok) throw unparseable(origin, parsed.problems);
+  return parsed.document;
+}
+
+function unparseable(origin: string, problems: readonly YamlProblem[]): PdpError {
+  const issues: Issue[] = problems.map((p) =>
+    Object.freeze({ severity: 'error', rule: 'unparseable', message: p.message, file: origin, line: p.line, column: p.column, path: '' }),
+  );
+  const first = problems[0]!;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  return new PdpError(
+    'BUNDLE_INVALID',
+    `cannot parse bundle ${origin}: ${first.message} at line ${first.line}, column ${first.column}${more}; fix the YAML or JSON syntax`,
+    { issues },
+  );
+}

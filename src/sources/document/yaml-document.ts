@@ -1,0 +1,164 @@
+import {
+  LineCounter,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+  type Document,
+  type Node,
+  type Tags,
+} from 'yaml';
+import type { Bundle, DocPath } from '../../model/bundle.js';
+import type { SourcePosition } from '../../model/issue.js';
+import { createSourceLookup, NODE_ALIAS, NODE_MAP, NODE_OTHER, NODE_SEQ, type SourceTable } from './source-table.js';
+import { SourceTableBuilder } from './source-table-builder.js';
+
+/**
+ * The document part of a Bundle: the plain data plus where its nodes and keys are in the text,
+ * answered from `table` (which a loader thread hands over with the data).
+ */
+export type YamlDocument = Pick<Bundle, 'data' | 'keysAt' | 'duplicateKeys'> & {
+  /** Never undefined here: a path that is not in the document gives its nearest existing ancestor. */
+  readonly locate: (path: DocPath) => SourcePosition;
+  readonly table: SourceTable;
+};
+
+/** A YAML error, positioned in the text (line 0 when the parser cannot tell where). */
+export interface YamlProblem {
+  readonly message: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+/**
+ * Parses YAML (or JSON) text as PyYAML's `safe_load` (which LiteLLM uses) would: YAML 1.1, so
+ * yes/no/on/off are booleans and `<<` merges, and duplicate keys keep the last value.
+ * Returns every problem instead when PyYAML would reject the text.
+ */
+export function parseYamlDocument(text: string): { ok: true; document: YamlDocument } | { ok: false; problems: YamlProblem[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter,
+    version: '1.1',
+    customTags: pyyamlTags,
+    uniqueKeys: false,
+    prettyErrors: false,
+    logLevel: 'error', // 'silent' would also drop the multiple-documents error
+  });
+  // PyYAML's safe_load rejects tags it cannot construct; `yaml` only warns.
+  const problems = [...doc.errors, ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED')].map((e) => {
+    const { line, col } = lineCounter.linePos(e.pos[0]);
+    return { message: e.message, line, column: col };
+  });
+  if (problems.length > 0) return { ok: false, problems };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    return { ok: false, problems: [{ message: e instanceof Error ? e.message : String(e), line: 0, column: 0 }] };
+  }
+  const table = tableOf(doc, lineCounter);
+  return { ok: true, document: { data, table, ...createSourceLookup(table) } };
+}
+
+// PyYAML's YAML 1.1 booleans: unlike the `yaml` package's 1.1 schema, `y` and `n` stay strings.
+const PYYAML_TRUE = /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/;
+const PYYAML_FALSE = /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/;
+
+function pyyamlTags(tags: Tags): Tags {
+  return tags.map((t) =>
+    typeof t === 'object' && t.tag === 'tag:yaml.org,2002:bool' && 'test' in t && t.test
+      ? { ...t, test: t.identify?.(true) ? PYYAML_TRUE : PYYAML_FALSE }
+      : t,
+  );
+}
+
+/**
+ * The source table of a parsed document: every node and key with its position, breadth first.
+ * Alias nodes point at their anchor's node, so lookups follow them; `<<` pairs are kept as merges.
+ */
+function tableOf(doc: Document.Parsed, lines: LineCounter): SourceTable {
+  const builder = new SourceTableBuilder();
+  const queue: Node[] = [];
+  const ids = new Map<Node, number>();
+  const position = (node: Node): SourcePosition => {
+    const offset = node.range?.[0];
+    if (offset === undefined) return { line: 0, column: 0 };
+    const { line, col } = lines.linePos(offset);
+    return { line, column: col };
+  };
+  const add = (node: Node): number => {
+    const kind = isMap(node) ? NODE_MAP : isSeq(node) ? NODE_SEQ : isAlias(node) ? NODE_ALIAS : NODE_OTHER;
+    const id = builder.node(kind, position(node));
+    ids.set(node, id);
+    queue.push(node);
+    return id;
+  };
+  if (doc.contents) add(doc.contents);
+  for (let n = 0; n < queue.length; n++) {
+    const node = queue[n];
+    if (isSeq(node)) {
+      builder.open(n);
+      for (const item of node.items) {
+        if (isNodeLike(item)) builder.item(n, add(item), position(item));
+        else builder.item(n, undefined, { line: 0, column: 0 });
+      }
+    } else if (isMap(node)) {
+      builder.open(n);
+      for (const pair of node.items) {
+        const key = pair.key;
+        const value = isNodeLike(pair.value) ? pair.value : null;
+        const keyAt = isNodeLike(key) ? position(key) : undefined;
+        const isMerge = isMergeKey(key);
+        const valueId = value === null ? undefined : add(value);
+        // The value node, or the key when the value is empty (`key:` with nothing after it).
+        const at = value !== null && !isEmpty(value) ? position(value) : (keyAt ?? { line: 0, column: 0 });
+        builder.pair(
+          n,
+          {
+            name: isMerge ? '<<' : keyName(key),
+            isString: isScalar(key) && typeof key.value === 'string',
+            source: isScalar(key) && typeof key.source === 'string' ? key.source : String(key),
+            isMerge,
+            position: keyAt,
+          },
+          valueId,
+          at,
+        );
+      }
+    }
+  }
+  // After numbering: an alias's anchor may come later in breadth-first order.
+  for (const [node, id] of ids) {
+    if (!isAlias(node)) continue;
+    const target = node.resolve(doc);
+    builder.alias(id, target === undefined ? -1 : (ids.get(target) ?? -1));
+  }
+  return builder.build();
+}
+
+// In YAML 1.1 mode `yaml` resolves a plain `<<` key to a symbol.
+function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && typeof key.value === 'symbol';
+}
+
+// `key:` with nothing after it: an empty null scalar, positioned after the colon.
+function isEmpty(node: Node): boolean {
+  return node.range !== undefined && node.range !== null && node.range[0] === node.range[1];
+}
+
+function isNodeLike(v: unknown): v is Node {
+  return typeof v === 'object' && v !== null && 'range' in v;
+}
+
+/** The key as `yaml`'s toJS stringifies it into a plain object (see addPairToJSMap). */
+function keyName(key: unknown): string {
+  if (key === null || key === undefined) return '';
+  if (isScalar(key)) {
+    const v = key.value;
+    if (v === null || v === undefined) return '';
+    if (typeof v !== 'object') return String(v);
+  }
+  return String(key);
+}

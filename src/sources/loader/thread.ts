@@ -1,0 +1,37 @@
+// The loader thread's entry point (see worker-loader.ts): runs one LoadRequest, posts one
+// LoadReply, and ends. Everything here is the sources' own synchronous parsing and reading.
+import { parentPort, workerData } from 'node:worker_threads';
+import { PdpError } from '../../errors.js';
+import { partsOf, partsTransferList, type BundleParts } from './bundle-parts.js';
+import type { LoadReply, LoadRequest } from './caller.js';
+
+// Each kind imports only its own reader: a thread that parses YAML need not load SQLite, and back.
+async function load(request: LoadRequest): Promise<BundleParts> {
+  if (request.kind === 'db') {
+    const { readDbBundleData } = await import('../sqlite/sqlite-read.js');
+    const { data, hash } = readDbBundleData(request.path);
+    return partsOf(request.path, hash, data);
+  }
+  const { parseBundleBytes } = await import('../document/bundle-text.js');
+  const document = parseBundleBytes(request.bytes, request.origin);
+  return partsOf(request.origin, request.hash, document.data, document);
+}
+
+let reply: LoadReply;
+let transfer: ArrayBuffer[] = [];
+try {
+  const parts = await load(workerData as LoadRequest);
+  reply = { ok: true, parts };
+  transfer = partsTransferList(parts);
+} catch (e) {
+  const error = PdpError.from(e);
+  const cause = error.cause instanceof Error ? error.cause : undefined;
+  reply = {
+    ok: false,
+    code: error.code,
+    message: error.message,
+    issues: error.issues,
+    cause: cause && { name: cause.name, message: cause.message, stack: cause.stack, code: (cause as { code?: unknown }).code },
+  };
+}
+parentPort?.postMessage(reply, transfer);

@@ -1,0 +1,72 @@
+import { stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { PdpError } from '../../errors.js';
+import type { Bundle } from '../../model/bundle.js';
+import type { PolicySource } from '../source.js';
+import { watchForChanges } from '../watch.js';
+import { loadInWorker } from '../loader/caller.js';
+
+/** Options of `createSqliteDbSource`. */
+export interface SqliteDbSourceOptions {
+  /** The db file (see sqlite-schema.ts). Producers replace it atomically: write elsewhere, rename into place. */
+  readonly path: string;
+  /** Quiet period after a change in the directory before `watch` reports it. Default 250 ms. */
+  readonly debounceMs?: number;
+  /** Called when watching the directory fails (the source then may not see changes). */
+  readonly onWatchError?: (err: Error) => void;
+}
+
+/**
+ * A policy source reading a SQLite db of LiteLLM's policy tables. `load()` opens the file
+ * read-only, reads every table in one transaction and closes it; the Bundle's `data` has the config
+ * sections compile/parse reads plus `policy_versions` (draft and published rows), and its `hash`
+ * is the sha256 of a canonical JSON of `data`, so the revision follows the content, not the bytes.
+ * The db has no document: `locate` and `keysAt` answer undefined.
+ *
+ * Unreadable, missing or locked files throw SOURCE_UNAVAILABLE; corrupt files, files that are not
+ * guardrail-pdp dbs (missing tables or columns, a newer format_version) and bad rows throw
+ * BUNDLE_INVALID. better-sqlite3 is synchronous, so the reading (and hashing) runs on a loader
+ * thread (see `loadInWorker`) and never blocks the event loop.
+ *
+ * `watch` watches the file's directory and reports a change when the file was replaced (new inode)
+ * or modified (size, mtime) since the last successful load, or cannot be stat'ed.
+ */
+export function createSqliteDbSource(options: SqliteDbSourceOptions): PolicySource {
+  const { path } = options;
+  // The file as it was just before the last successful load; undefined after a failure.
+  let loaded: string | undefined;
+
+  const load = async (): Promise<Bundle> => {
+    loaded = undefined;
+    // Stat first: a change after this point differs from `signature` and is reported again.
+    const signature = signatureOf(await statFile(path));
+    const bundle = await loadInWorker({ kind: 'db', path });
+    loaded = signature;
+    return bundle;
+  };
+
+  // A stat that fails rejects, and watchForChanges reports that as a change: load() says why.
+  const isChanged = async (): Promise<boolean> => signatureOf(await stat(path)) !== loaded;
+
+  return {
+    origin: path,
+    load,
+    watch: (onChange) =>
+      watchForChanges(path, { debounceMs: options.debounceMs, onError: options.onWatchError }, isChanged, onChange),
+  };
+}
+
+async function statFile(path: string): Promise<Stats> {
+  let s: Stats;
+  try {
+    s = await stat(path);
+  } catch (e) {
+    throw new PdpError('SOURCE_UNAVAILABLE', `cannot read db ${path}: ${(e as Error).message}; check the path and permissions`, { cause: e });
+  }
+  if (!s.isFile()) throw new PdpError('SOURCE_UNAVAILABLE', `cannot read db ${path}: not a regular file`);
+  return s;
+}
+
+function signatureOf(s: Stats): string {
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../../src/compile/compile.js';
+import { parseJsonDocument } from '../../../src/sources/document/json-document.js';
+import { bundleFromYaml } from '../../helpers/bundle.js';
+
+const JSON_BUNDLE = `{
+  "policies": {
+    "b": {"guardrails": ["x"]},
+    "10": {"inherit": "missing"}
+  },
+  "policy_attachments": [{"policy": "b", "teams": ["t"]}]
+}`;
+
+describe('parseJsonDocument', () => {
+  it('reads strict JSON to the same data as JSON.parse', () => {
+    expect(parseJsonDocument(JSON_BUNDLE)?.data).toEqual(JSON.parse(JSON_BUNDLE));
+  });
+
+  it('locates values by line and column, and missing paths at their nearest ancestor', () => {
+    const doc = parseJsonDocument(JSON_BUNDLE);
+    expect(doc?.locate(['policies', '10', 'inherit'])).toEqual({ line: 4, column: 23 });
+    expect(doc?.locate(['policy_attachments', 0, 'teams', 0])).toEqual({ line: 6, column: 52 });
+    expect(doc?.locate(['policies', 'b', 'nope'])).toEqual({ line: 3, column: 10 });
+  });
+
+  it('keeps keys in document order, where JS objects put integer-like keys first', () => {
+    expect(parseJsonDocument(JSON_BUNDLE)?.keysAt(['policies'])?.map((k) => k.name)).toEqual(['b', '10']);
+  });
+
+  it('reports duplicate keys, keeping the last value as JSON.parse and PyYAML do', () => {
+    const doc = parseJsonDocument('{"policies": {"a": {"guardrails": ["x"]},\n "a": {"guardrails": ["y"]}}}');
+    expect(doc?.duplicateKeys).toEqual([{ path: ['policies', 'a'], positions: [{ line: 1, column: 15 }, { line: 2, column: 2 }] }]);
+    expect(doc?.data).toEqual({ policies: { a: { guardrails: ['y'] } } });
+  });
+
+  it('reports duplicate keys nested in lists with their full path, and counts lines at \\n only', () => {
+    const doc = parseJsonDocument('{"a": [{"x": 1},\r\n {"y": {"k": 1, "k": 2, "k": 3}}]}');
+    expect(doc?.duplicateKeys).toEqual([
+      { path: ['a', 1, 'y', 'k'], positions: [{ line: 2, column: 9 }, { line: 2, column: 17 }, { line: 2, column: 25 }] },
+    ]);
+    expect(doc?.locate(['a', 1, 'y', 'k'])).toEqual({ line: 2, column: 30 });
+  });
+
+  it('declines text that is not strict JSON, so it is read as YAML', () => {
+    expect(parseJsonDocument('{policies: {a: {}}}')).toBeUndefined();
+    expect(parseJsonDocument('policies: {}')).toBeUndefined();
+    expect(bundleFromYaml('{policies: {a: {guardrails: [x]}}}').data).toEqual({ policies: { a: { guardrails: ['x'] } } });
+  });
+
+  it('gives compile located issues for a JSON bundle', () => {
+    const result = compile(bundleFromYaml(JSON_BUNDLE, 'bundle.json'), { mode: 'strict' });
+    expect(result.ok).toBe(false);
+    expect(result.issues).toContainEqual(
+      expect.objectContaining({ rule: 'invalid_inheritance', file: 'bundle.json', line: 4, column: 23, path: 'policies["10"].inherit' }),
+    );
+  });
+});

@@ -15,7 +15,8 @@ import { writeSqliteDb } from '../../../src/sources/sqlite/sqlite-writer.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
 import { describeSourceContract } from '../source-contract.js';
 
-const README = new URL('../../../README.md', import.meta.url).pathname;
+/** Where the recipe for exporting LiteLLM's Postgres tables is documented. */
+const README = new URL('../../../docs/sqlite-db.md', import.meta.url).pathname;
 const MAIN = new URL('../../../dist/cli/main.js', import.meta.url).pathname;
 
 /** Writes a bundle through the writer (temp file + rename, as producers should). */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { compileSteps, revisionOf } from '../compile/compile.js';
+import { runSliced } from '../compile/steps.js';
 import type { GuardrailEnv } from '../guardrails/index.js';
 import { PdpError } from '../errors.js';
 import type { Issue } from '../model/issue.js';
@@ -7,7 +8,6 @@ import type { ValidationMode } from '../model/policy.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { PolicySource } from '../sources/source.js';
 import type { SnapshotHolder } from './holder.js';
-import { runSliced } from './sliced.js';
 
 /** What one activation did. A failure never touches the active snapshot. */
 export type ActivationResult =

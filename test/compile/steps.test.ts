@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runSliced } from '../../src/activation/sliced.js';
-import type { Steps } from '../../src/compile/steps.js';
+import { finish, runSliced, type Steps } from '../../src/compile/steps.js';
 
 /** Steps that each keep the thread busy for `busyMs`, recording their order; returns the count. */
 function* busySteps(count: number, busyMs: number, order: number[]): Steps<number> {
@@ -20,6 +19,10 @@ describe('runSliced', () => {
     const order: number[] = [];
     await expect(runSliced(busySteps(20, 0, order))).resolves.toBe(20);
     expect(order).toEqual([...Array(20).keys()]);
+  });
+
+  it('gives the same result as finish', async () => {
+    await expect(runSliced(busySteps(7, 0, []))).resolves.toBe(finish(busySteps(7, 0, [])));
   });
 
   it('lets other callbacks run between slices', async () => {

@@ -1,5 +1,6 @@
 import { deserialize, serialize } from 'node:v8';
 import type { Bundle, DuplicateKey } from '../../model/bundle.js';
+import type { Steps } from '../../compile/steps.js';
 import { createSourceLookup, tableBuffers, type SourceTable } from '../document/source-table.js';
 
 /**
@@ -19,9 +20,6 @@ export interface BundleParts {
 
 /** Entries per piece: about a millisecond to deserialize for policy- or attachment-sized entries. */
 const PIECE_ENTRIES = 500;
-
-/** How long the receiving thread works before it lets other callbacks (RPCs) run. */
-const SLICE_MS = 4;
 
 type Piece =
   | readonly ['root', unknown]
@@ -45,19 +43,15 @@ export function partsTransferList(parts: BundleParts): ArrayBuffer[] {
 }
 
 /**
- * Rebuilds the Bundle on the receiving thread: deserializes the pieces in slices of a few
- * milliseconds, yielding to the event loop between slices. The result equals the Bundle the loader
+ * Rebuilds the Bundle on the receiving thread, one piece per step (about a millisecond each), so
+ * the receiving thread can drive it in slices (`runSliced`). The result equals the Bundle the loader
  * thread built (same data, locations, keys, duplicates and hash). Frozen.
  */
-export async function bundleFromParts(parts: BundleParts): Promise<Bundle> {
+export function* bundleFromParts(parts: BundleParts): Steps<Bundle> {
   let data: unknown;
-  let sliceStart = performance.now();
   for (const bytes of parts.pieces) {
     data = applyPiece(data, deserialize(bytes) as Piece);
-    if (performance.now() - sliceStart >= SLICE_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
-    }
+    yield;
   }
   const lookup = parts.table === undefined ? NO_DOCUMENT : createSourceLookup(parts.table, parts.duplicateKeys);
   return Object.freeze({ origin: parts.origin, hash: parts.hash, data, ...lookup });

@@ -2,6 +2,7 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { PdpError, type PdpErrorCode } from '../../errors.js';
 import type { Bundle } from '../../model/bundle.js';
 import type { Issue } from '../../model/issue.js';
+import { runSliced } from '../../compile/steps.js';
 import { bundleFromParts, type BundleParts } from './bundle-parts.js';
 
 /** What a loader thread is asked to do: parse a bundle file's bytes, or read a db. */
@@ -26,7 +27,7 @@ export interface LoadInWorkerOptions {
 }
 
 // Under vitest the sources run as TypeScript, which a worker thread cannot load, so it runs the
-// build's copy (`npm test` builds first; run `npm run build` after changing the sources).
+// build's copy, which vitest's global setup (test/global-setup.ts) builds from these sources first.
 const WORKER_URL = import.meta.url.endsWith('.ts')
   ? new URL('../../../dist/sources/loader/thread.js', import.meta.url)
   : new URL('./thread.js', import.meta.url);
@@ -54,7 +55,7 @@ export async function loadInWorker(request: LoadRequest, options: LoadInWorkerOp
     worker.once('error', (err) => settle(() => reject(crashed(origin, err.message, err))));
     worker.once('exit', (code) => settle(() => reject(crashed(origin, `it exited with code ${code} before answering`))));
   });
-  if (reply.ok) return bundleFromParts(reply.parts);
+  if (reply.ok) return runSliced(bundleFromParts(reply.parts));
   const cause = reply.cause && Object.assign(new Error(reply.cause.message), reply.cause);
   throw new PdpError(reply.code, reply.message, { issues: reply.issues, cause });
 }

@@ -16,7 +16,7 @@ import { compile } from '../dist/compile/compile.js';
 import { resolve } from '../dist/engine/resolve.js';
 import { ResolveRequest, ResolveResponse } from '../dist/gen/guardrail/pdp/v1/resolve.js';
 import { toResolveRequest, toResolveResponse } from '../dist/server/convert/resolve.js';
-import { parseBundleText } from '../dist/sources/bundle-file.js';
+import { parseBundleText } from '../dist/sources/document/bundle-text.js';
 import { round, percentile } from './stats.mjs';
 import { syntheticBundleData, syntheticRequest } from './synthetic.mjs';
 

@@ -12,7 +12,7 @@ import { executePipeline } from '../dist/engine/pipeline.js';
 import { pipelineFor } from '../dist/engine/pipeline-target.js';
 import { ExecutePipelineRequest, ExecutePipelineResponse } from '../dist/gen/guardrail/pdp/v1/pipeline.js';
 import { toExecutePipelineResponse, toPipelineRequest } from '../dist/server/convert/pipeline.js';
-import { parseBundleText } from '../dist/sources/bundle-file.js';
+import { parseBundleText } from '../dist/sources/document/bundle-text.js';
 import { percentile, round } from './stats.mjs';
 
 const calls = Number(process.argv[2] ?? 50_000);

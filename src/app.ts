@@ -10,15 +10,8 @@ import { createDecisionLog } from './server/handlers/decision-log.js';
 import { PdpServer } from './server/grpc.js';
 import type { ListenAddress } from './server/listen-address.js';
 import type { TlsMaterial } from './server/tls.js';
+import { createSource, type SourceConfig } from './sources/create-source.js';
 import type { PolicySource } from './sources/source.js';
-import { createSqliteDbSource } from './sources/sqlite/sqlite-db.js';
-import { createYamlBundleSource } from './sources/bundle-file.js';
-
-/** Where policies come from: a bundle file (YAML/JSON) or a SQLite db. */
-export interface SourceConfig {
-  readonly kind: 'bundle' | 'db';
-  readonly path: string;
-}
 
 /** Everything `serve` needs, parsed and validated once by cli/config.ts. */
 export interface AppConfig {
@@ -63,7 +56,13 @@ export interface App {
 /** The composition root: wires source -> activator -> holder -> servers. No process-wide state. */
 export function createApp(config: AppConfig, overrides: AppOverrides = {}): App {
   const log = overrides.log ?? createLogger(config.logLevel);
-  const source = overrides.source ?? createSource(config, log);
+  const source =
+    overrides.source ??
+    createSource(config.source, {
+      debounceMs: config.debounceMs,
+      onWatchError: (err) =>
+        log.child({ component: 'source' }).error({ err, origin: config.source.path }, `watching ${config.source.path} failed; changes may go unnoticed until restart`),
+    });
   const holder = new SnapshotHolder();
   const metrics = createMetrics({
     openWatchStreams: () => grpc.openWatchStreams,
@@ -130,20 +129,4 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
       appLog.info('stopped');
     },
   };
-}
-
-function createSource(config: AppConfig, log: Logger): PolicySource {
-  const { path } = config.source;
-  const options = {
-    path,
-    debounceMs: config.debounceMs,
-    onWatchError: (err: Error) =>
-      log.child({ component: 'source' }).error({ err, origin: path }, `watching ${path} failed; changes may go unnoticed until restart`),
-  };
-  switch (config.source.kind) {
-    case 'bundle':
-      return createYamlBundleSource(options);
-    case 'db':
-      return createSqliteDbSource(options);
-  }
 }

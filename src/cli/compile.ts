@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { parseBundle } from '../compile/parse/parse.js';
 import { writeSqliteDb } from '../sources/sqlite/sqlite-writer.js';
-import { createYamlBundleSource } from '../sources/bundle-file.js';
+import { createSource } from '../sources/create-source.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
 import { loadAndCompile } from './load.js';
@@ -34,7 +34,7 @@ export async function runCompile(args: string[], io: CliIo): Promise<number> {
   const path = positionals[0] as string;
   const output = values.output as string;
 
-  const loaded = await loadAndCompile(createYamlBundleSource({ path }), mode, io.stdout, io.stderr, `; ${output} not written`);
+  const loaded = await loadAndCompile(createSource({ kind: 'bundle', path }), mode, io.stdout, io.stderr, `; ${output} not written`);
   if (!loaded.ok) return loaded.exitCode;
   const { bundle } = loaded;
 

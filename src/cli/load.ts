@@ -5,6 +5,7 @@ import type { Bundle } from '../model/bundle.js';
 import type { Issue } from '../model/issue.js';
 import type { ValidationMode } from '../model/policy.js';
 import type { Snapshot } from '../model/snapshot.js';
+import type { SourceConfig } from '../sources/create-source.js';
 import type { PolicySource } from '../sources/source.js';
 import { EXIT } from './io.js';
 import { countIssues, formatIssue } from './report.js';
@@ -45,4 +46,10 @@ export async function loadAndCompile(
     return { ok: false, exitCode: EXIT.INVALID };
   }
   return { ok: true, bundle, snapshot: result.snapshot, issues: result.issues };
+}
+
+/** The source named by a command's `--bundle FILE | --db FILE.db` pair, or a problem when not exactly one is given. */
+export function sourceFromFlags(flags: { readonly bundle?: string; readonly db?: string }, problems: string[]): SourceConfig {
+  if ((flags.bundle === undefined) === (flags.db === undefined)) problems.push('give exactly one of --bundle or --db');
+  return flags.db !== undefined ? { kind: 'db', path: flags.db } : { kind: 'bundle', path: flags.bundle ?? '' };
 }

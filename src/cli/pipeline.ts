@@ -6,11 +6,10 @@ import { PdpError } from '../errors.js';
 import { HttpPool } from '../guardrails/generic-api/http-pool.js';
 import type { ExecutePipelineRequest as PbExecutePipelineRequest } from '../gen/guardrail/pdp/v1/pipeline.js';
 import { executePipelineRequestFromJson, toExecutePipelineResponseJson, toPipelineRequest } from '../server/convert/pipeline.js';
-import { createSqliteDbSource } from '../sources/sqlite/sqlite-db.js';
-import { createYamlBundleSource } from '../sources/bundle-file.js';
+import { createSource } from '../sources/create-source.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
-import { loadAndCompile } from './load.js';
+import { loadAndCompile, sourceFromFlags } from './load.js';
 
 const USAGE =
   'usage: guardrail-pdp pipeline (--bundle FILE | --db FILE.db) --policy NAME [--mode strict|compat] --input (JSON | @FILE | -)\n' +
@@ -37,7 +36,7 @@ export async function runPipeline(args: string[], io: CliIo, stdin: NodeJS.Reada
   });
   const problems: string[] = [];
   const mode = parseMode(values.mode, problems);
-  if ((values.bundle === undefined) === (values.db === undefined)) problems.push('give exactly one of --bundle or --db');
+  const sourceConfig = sourceFromFlags(values, problems);
   if (values.input === undefined) problems.push('give --input');
   if (positionals.length > 0) problems.push(`unexpected argument '${positionals[0]}'`);
   let pb: PbExecutePipelineRequest | undefined;
@@ -57,8 +56,7 @@ export async function runPipeline(args: string[], io: CliIo, stdin: NodeJS.Reada
     return EXIT.USAGE;
   }
 
-  const source =
-    values.db !== undefined ? createSqliteDbSource({ path: values.db }) : createYamlBundleSource({ path: values.bundle as string });
+  const source = createSource(sourceConfig);
   const httpPool = new HttpPool();
   try {
     // The answer goes to stdout, so the issues go to stderr.

@@ -4,11 +4,10 @@ import { resolve } from '../engine/resolve.js';
 import { PdpError } from '../errors.js';
 import type { ResolveRequest as PbResolveRequest } from '../gen/guardrail/pdp/v1/resolve.js';
 import { isContextJson, resolveRequestFromJson, toResolveRequest, toResolveResponseJson } from '../server/convert/resolve.js';
-import { createSqliteDbSource } from '../sources/sqlite/sqlite-db.js';
-import { createYamlBundleSource } from '../sources/bundle-file.js';
+import { createSource } from '../sources/create-source.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
-import { loadAndCompile } from './load.js';
+import { loadAndCompile, sourceFromFlags } from './load.js';
 
 const USAGE =
   'usage: guardrail-pdp resolve (--bundle FILE | --db FILE.db) [--mode strict|compat] (--context JSON | --contexts FILE.jsonl)\n' +
@@ -37,7 +36,7 @@ export async function runResolve(args: string[], io: CliIo): Promise<number> {
   });
   const problems: string[] = [];
   const mode = parseMode(values.mode, problems);
-  if ((values.bundle === undefined) === (values.db === undefined)) problems.push('give exactly one of --bundle or --db');
+  const sourceConfig = sourceFromFlags(values, problems);
   if ((values.context === undefined) === (values.contexts === undefined)) problems.push('give exactly one of --context or --contexts');
   if (positionals.length > 0) problems.push(`unexpected argument '${positionals[0]}'`);
   let requests: Located[] = [];
@@ -56,8 +55,7 @@ export async function runResolve(args: string[], io: CliIo): Promise<number> {
     return EXIT.USAGE;
   }
 
-  const source =
-    values.db !== undefined ? createSqliteDbSource({ path: values.db }) : createYamlBundleSource({ path: values.bundle as string });
+  const source = createSource(sourceConfig);
   // The answers go to stdout, so the issues go to stderr.
   const loaded = await loadAndCompile(source, mode, io.stderr, io.stderr);
   if (!loaded.ok) return loaded.exitCode;

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createYamlBundleSource } from '../sources/bundle-file.js';
+import { createSource } from '../sources/create-source.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
 import { loadAndCompile } from './load.js';
@@ -19,7 +19,7 @@ export async function runValidate(args: string[], io: CliIo): Promise<number> {
     return EXIT.USAGE;
   }
   const path = positionals[0] as string;
-  const loaded = await loadAndCompile(createYamlBundleSource({ path }), mode, io.stdout, io.stderr);
+  const loaded = await loadAndCompile(createSource({ kind: 'bundle', path }), mode, io.stdout, io.stderr);
   if (!loaded.ok) return loaded.exitCode;
   const s = loaded.snapshot;
   io.stdout.write(

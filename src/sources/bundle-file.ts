@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { PdpError } from '../errors.js';
 import type { Bundle } from '../model/bundle.js';
-import { parseBundleBytes } from './document/bundle-text.js';
+import { hashOf } from './document/bundle-text.js';
 import type { PolicySource } from './source.js';
 import { watchForChanges } from './watch.js';
 import { loadInWorker } from './loader/caller.js';
@@ -10,8 +9,8 @@ import { loadInWorker } from './loader/caller.js';
 /** Default limit on a bundle file's size: 16 MiB. */
 export const DEFAULT_MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
 
-/** Options of `createYamlBundleSource`. */
-export interface YamlBundleSourceOptions {
+/** Options of `createBundleFileSource`. */
+export interface BundleFileSourceOptions {
   /** The YAML or JSON file (a LiteLLM config.yaml, or just its policy sections). */
   readonly path: string;
   /** Larger files are rejected with BUNDLE_INVALID. Default 16 MiB. */
@@ -35,7 +34,7 @@ export interface YamlBundleSourceOptions {
  * directory, a rewrite with the same bytes or a second event for the same deletion costs a read
  * and a hash, not an activation.
  */
-export function createYamlBundleSource(options: YamlBundleSourceOptions): PolicySource {
+export function createBundleFileSource(options: BundleFileSourceOptions): PolicySource {
   const { path } = options;
   const maxBytes = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
   // Weakly: a 10,000-policy Bundle (data, source table) is ~14 MiB that the snapshot never needs.
@@ -61,16 +60,6 @@ export function createYamlBundleSource(options: YamlBundleSourceOptions): Policy
     watch: (onChange) =>
       watchForChanges(path, { debounceMs: options.debounceMs, onError: options.onWatchError }, isChanged, onChange),
   };
-}
-
-/**
- * Parses bundle text exactly as `load()` parses file bytes (the hash is of the UTF-8 bytes), in this
- * thread and synchronously.
- * Throws PdpError BUNDLE_INVALID with one `unparseable` issue per YAML error.
- */
-export function parseBundleText(text: string, origin: string): Bundle {
-  const bytes = Buffer.from(text, 'utf8');
-  return bundleFromBytes(bytes, hashOf(bytes), origin);
 }
 
 async function readBundleFile(path: string, maxBytes: number): Promise<Uint8Array> {
@@ -118,13 +107,4 @@ async function readOnce(path: string, maxBytes: number): Promise<FileRead> {
 /** Equal for equal bytes, and for the same read error (e.g. a deletion seen twice). */
 function fingerprint(read: FileRead): string {
   return read.ok ? `bytes ${read.hash}` : `error ${(read.error as Error).message}`;
-}
-
-function hashOf(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-function bundleFromBytes(bytes: Uint8Array, hash: string, origin: string): Bundle {
-  const { data, locate, keysAt, duplicateKeys } = parseBundleBytes(bytes, origin);
-  return Object.freeze({ origin, hash, data, locate, keysAt, duplicateKeys });
 }

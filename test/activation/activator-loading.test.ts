@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadInWorker } from '../../src/sources/loader/caller.js';
 import type { PolicySource } from '../../src/sources/source.js';
-import { createYamlBundleSource } from '../../src/sources/bundle-file.js';
+import { createBundleFileSource } from '../../src/sources/bundle-file.js';
 import { activatorFor } from '../helpers/activator.js';
 
 let dir: string;
@@ -22,7 +22,7 @@ describe('Activator with sources that load on a loader thread', () => {
   it('keeps the last good snapshot when the file becomes malformed, and reports the parse error', async () => {
     const file = path.join(dir, 'bundle.yaml');
     fs.writeFileSync(file, GOOD);
-    const { holder, activator, events } = activatorFor(createYamlBundleSource({ path: file }));
+    const { holder, activator, events } = activatorFor(createBundleFileSource({ path: file }));
     expect((await activator.activate()).ok).toBe(true);
     const good = holder.current();
 

@@ -3,7 +3,7 @@ import { compile } from '../../src/compile/compile.js';
 import { resolve } from '../../src/engine/resolve.js';
 import { ResolveResponse } from '../../src/gen/guardrail/pdp/v1/resolve.js';
 import { toResolveRequest, toResolveResponse } from '../../src/server/convert/resolve.js';
-import { parseBundleText } from '../../src/sources/bundle-file.js';
+import { parseBundleText } from '../../src/sources/document/bundle-text.js';
 
 // The harness is plain ESM JavaScript run by node (bench/*.mjs); a computed specifier imports it
 // without declaration files, so its exports are untyped here.

@@ -3,7 +3,7 @@ import { posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/cli/config.js';
 import { compile } from '../../src/compile/compile.js';
-import { parseBundleText } from '../../src/sources/bundle-file.js';
+import { parseBundleText } from '../../src/sources/document/bundle-text.js';
 import { finalStage, parseDockerfile } from './dockerfile.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;

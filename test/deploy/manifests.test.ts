@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { DEFAULTS, loadServeConfig, SERVE_OPTIONS } from '../../src/cli/config.js';
 import { compile } from '../../src/compile/compile.js';
-import { parseBundleText } from '../../src/sources/bundle-file.js';
+import { parseBundleText } from '../../src/sources/document/bundle-text.js';
 import { startApp, type Started } from '../helpers/app.js';
 import { podContainers, readKustomization, renderKustomization, type K8sObject } from './kustomize.js';
 import { finalStage, parseDockerfile } from './dockerfile.js';

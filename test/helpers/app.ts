@@ -1,6 +1,7 @@
 import { credentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
-import { createApp, type App, type AppConfig, type SourceConfig } from '../../src/app.js';
+import { createApp, type App, type AppConfig } from '../../src/app.js';
+import type { SourceConfig } from '../../src/sources/create-source.js';
 import { DecisionServiceClient } from '../../src/gen/guardrail/pdp/v1/decision_service.js';
 import type { ExecutePipelineRequest, ExecutePipelineResponse } from '../../src/gen/guardrail/pdp/v1/pipeline.js';
 import type { ResolveRequest, ResolveResponse } from '../../src/gen/guardrail/pdp/v1/resolve.js';

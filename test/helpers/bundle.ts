@@ -1,5 +1,5 @@
 import type { Bundle } from '../../src/model/bundle.js';
-import { parseBundleText } from '../../src/sources/bundle-file.js';
+import { parseBundleText } from '../../src/sources/document/bundle-text.js';
 
 /** A Bundle from YAML (or JSON) text, through the yaml source's own parser. Throws like `load()` on bad text. */
 export function bundleFromYaml(text: string, origin = 'test.yaml'): Bundle {

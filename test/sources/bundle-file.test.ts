@@ -6,7 +6,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PdpError } from '../../src/errors.js';
-import { createYamlBundleSource, parseBundleText } from '../../src/sources/bundle-file.js';
+import { createBundleFileSource } from '../../src/sources/bundle-file.js';
+import { parseBundleText } from '../../src/sources/document/bundle-text.js';
 import { describeSourceContract } from './source-contract.js';
 
 let dir: string;
@@ -24,7 +25,7 @@ function write(name: string, content: string | Uint8Array): string {
 }
 
 async function loadError(file: string, maxBundleBytes?: number): Promise<PdpError> {
-  const err: unknown = await createYamlBundleSource({ path: file, maxBundleBytes }).load().catch((e: unknown) => e);
+  const err: unknown = await createBundleFileSource({ path: file, maxBundleBytes }).load().catch((e: unknown) => e);
   expect(err).toBeInstanceOf(PdpError);
   return err as PdpError;
 }
@@ -38,10 +39,10 @@ policy_attachments:
     scope: "*"
 `;
 
-describe('createYamlBundleSource', () => {
+describe('createBundleFileSource', () => {
   it('loads a YAML file into plain data with its origin', async () => {
     const file = write('bundle.yaml', YAML);
-    const source = createYamlBundleSource({ path: file });
+    const source = createBundleFileSource({ path: file });
     const bundle = await source.load();
     expect(source.origin).toBe(file);
     expect(bundle.origin).toBe(file);
@@ -53,18 +54,18 @@ describe('createYamlBundleSource', () => {
 
   it('loads a JSON file the same way', async () => {
     const json = JSON.stringify({ policies: { base: { guardrails: { add: ['pii'] } } } }, null, 2);
-    const bundle = await createYamlBundleSource({ path: write('bundle.json', json) }).load();
+    const bundle = await createBundleFileSource({ path: write('bundle.json', json) }).load();
     expect(bundle.data).toEqual({ policies: { base: { guardrails: { add: ['pii'] } } } });
   });
 
   it('hashes the raw bytes with sha256', async () => {
-    const bundle = await createYamlBundleSource({ path: write('b.yaml', YAML) }).load();
+    const bundle = await createBundleFileSource({ path: write('b.yaml', YAML) }).load();
     expect(bundle.hash).toBe(createHash('sha256').update(YAML).digest('hex'));
   });
 
   it('gives the same hash for the same bytes and a different one after a change', async () => {
     const file = write('b.yaml', YAML);
-    const source = createYamlBundleSource({ path: file });
+    const source = createBundleFileSource({ path: file });
     const first = (await source.load()).hash;
     expect((await source.load()).hash).toBe(first);
     fs.writeFileSync(file, `${YAML}# a comment changes the bytes\n`);
@@ -72,7 +73,7 @@ describe('createYamlBundleSource', () => {
   });
 
   it('gives the same Bundle back for unchanged bytes while that Bundle is in use', async () => {
-    const source = createYamlBundleSource({ path: write('b.yaml', YAML) });
+    const source = createBundleFileSource({ path: write('b.yaml', YAML) });
     const first = await source.load();
     expect(await source.load()).toBe(first);
   });
@@ -80,7 +81,7 @@ describe('createYamlBundleSource', () => {
   it('does not keep a loaded Bundle alive once nothing else uses it', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    const source = createYamlBundleSource({ path: write('b.yaml', YAML) });
+    const source = createBundleFileSource({ path: write('b.yaml', YAML) });
     // Loaded in a function of its own, so no local of this test holds the Bundle.
     const loadWeakly = async (): Promise<WeakRef<object>> => new WeakRef(await source.load());
     const ref = await loadWeakly();
@@ -91,12 +92,12 @@ describe('createYamlBundleSource', () => {
   });
 
   it('hashes parseBundleText input like the same file', async () => {
-    const loaded = await createYamlBundleSource({ path: write('b.yaml', YAML) }).load();
+    const loaded = await createBundleFileSource({ path: write('b.yaml', YAML) }).load();
     expect(parseBundleText(YAML, 'x.yaml').hash).toBe(loaded.hash);
   });
 
   it('treats an empty file as an empty document', async () => {
-    const bundle = await createYamlBundleSource({ path: write('empty.yaml', '') }).load();
+    const bundle = await createBundleFileSource({ path: write('empty.yaml', '') }).load();
     expect(bundle.data).toBeNull();
   });
 
@@ -267,11 +268,11 @@ const CONTRACT_TEXT = {
   changed: 'policies:\n  beta: {}\n',
   bad: 'policies:\n  alpha: [unclosed\n',
 };
-describeSourceContract('createYamlBundleSource', {
+describeSourceContract('createBundleFileSource', {
   async write(dir, variant) {
     const file = path.join(dir, 'bundle.yaml');
     fs.writeFileSync(file, CONTRACT_TEXT[variant]);
     return file;
   },
-  create: (file) => createYamlBundleSource({ path: file, debounceMs: 20 }),
+  create: (file) => createBundleFileSource({ path: file, debounceMs: 20 }),
 });

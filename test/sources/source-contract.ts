@@ -31,7 +31,7 @@ const CHANGE_WITHIN_MS = 2000;
 
 /**
  * One suite every PolicySource passes (load, change, bad file, deletion), run by each source's
- * own test file: `describeSourceContract('createYamlBundleSource', { write, create })`.
+ * own test file: `describeSourceContract('createBundleFileSource', { write, create })`.
  */
 export function describeSourceContract(name: string, fixture: SourceContractFixture): void {
   describe(`${name} (source contract)`, () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createYamlBundleSource } from '../../src/sources/bundle-file.js';
+import { createBundleFileSource } from '../../src/sources/bundle-file.js';
 import { watchFile } from '../../src/sources/watch.js';
 import { waitFor } from '../helpers/watch.js';
 
@@ -135,11 +135,11 @@ describe('watchFile', () => {
 });
 
 // The YAML source's use of watchFile and its content cache (see also yaml-bundle.test.ts).
-describe('createYamlBundleSource: caching and watching', () => {
+describe('createBundleFileSource: caching and watching', () => {
   it('returns the same Bundle without parsing again when the bytes are unchanged', async () => {
     const file = path.join(dir, 'bundle.yaml');
     fs.writeFileSync(file, 'policies: {}\n');
-    const source = createYamlBundleSource({ path: file });
+    const source = createBundleFileSource({ path: file });
     const first = await source.load();
     fs.writeFileSync(file, 'policies: {}\n');
     expect(await source.load()).toBe(first);
@@ -150,7 +150,7 @@ describe('createYamlBundleSource: caching and watching', () => {
   it('reports a change of content but not a rewrite of the same bytes', async () => {
     const file = path.join(dir, 'bundle.yaml');
     fs.writeFileSync(file, 'policies: {}\n');
-    const source = createYamlBundleSource({ path: file, debounceMs: DEBOUNCE_MS });
+    const source = createBundleFileSource({ path: file, debounceMs: DEBOUNCE_MS });
     await source.load();
     let calls = 0;
     stops.push(source.watch!(() => calls++));
@@ -165,7 +165,7 @@ describe('createYamlBundleSource: caching and watching', () => {
   it('reports a change made before the watcher was ready', async () => {
     const file = path.join(dir, 'bundle.yaml');
     fs.writeFileSync(file, 'policies: {}\n');
-    const source = createYamlBundleSource({ path: file, debounceMs: DEBOUNCE_MS });
+    const source = createBundleFileSource({ path: file, debounceMs: DEBOUNCE_MS });
     await source.load();
     fs.writeFileSync(file, 'policies: { a: {} }\n'); // after load(), before watch()
     let calls = 0;
@@ -176,7 +176,7 @@ describe('createYamlBundleSource: caching and watching', () => {
   it('reports a deletion, so the failure can be surfaced', async () => {
     const file = path.join(dir, 'bundle.yaml');
     fs.writeFileSync(file, 'policies: {}\n');
-    const source = createYamlBundleSource({ path: file, debounceMs: DEBOUNCE_MS });
+    const source = createBundleFileSource({ path: file, debounceMs: DEBOUNCE_MS });
     await source.load();
     let calls = 0;
     stops.push(source.watch!(() => calls++));

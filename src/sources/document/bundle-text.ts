@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { PdpError } from '../../errors.js';
+import type { Bundle } from '../../model/bundle.js';
 import type { Issue } from '../../model/issue.js';
 import { parseJsonDocument } from './json-document.js';
 import { parseYamlDocument, type YamlDocument, type YamlProblem } from './yaml-document.js';
@@ -21,6 +23,22 @@ export function parseBundleBytes(bytes: Uint8Array, origin: string): YamlDocumen
   const parsed = parseYamlDocument(text);
   if (!parsed.ok) throw unparseable(origin, parsed.problems);
   return parsed.document;
+}
+
+/**
+ * Parses bundle text exactly as a bundle file's `load()` parses its bytes (the hash is of the UTF-8
+ * bytes), in this thread and synchronously: for the CLI's inline input, tests and benchmarks.
+ * Throws PdpError BUNDLE_INVALID with one `unparseable` issue per YAML error.
+ */
+export function parseBundleText(text: string, origin: string): Bundle {
+  const bytes = Buffer.from(text, 'utf8');
+  const { data, locate, keysAt, duplicateKeys } = parseBundleBytes(bytes, origin);
+  return Object.freeze({ origin, hash: hashOf(bytes), data, locate, keysAt, duplicateKeys });
+}
+
+/** A bundle file's content hash: sha256 of its bytes, hex. */
+export function hashOf(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 function unparseable(origin: string, problems: readonly YamlProblem[]): PdpError {

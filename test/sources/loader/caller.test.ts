@@ -9,7 +9,7 @@ import type { Bundle, DocPath } from '../../../src/model/bundle.js';
 import { readDbBundleData } from '../../../src/sources/sqlite/sqlite-read.js';
 import { writeSqliteDb } from '../../../src/sources/sqlite/sqlite-writer.js';
 import { loadInWorker } from '../../../src/sources/loader/caller.js';
-import { parseBundleText } from '../../../src/sources/bundle-file.js';
+import { parseBundleText } from '../../../src/sources/document/bundle-text.js';
 
 let dir: string;
 beforeEach(() => {

@@ -9,7 +9,7 @@ import { resolve } from '../../../src/engine/resolve.js';
 import type { RequestContext } from '../../../src/model/decision.js';
 import { createSqliteDbSource } from '../../../src/sources/sqlite/sqlite-db.js';
 import { policyIdOf, writeSqliteDb } from '../../../src/sources/sqlite/sqlite-writer.js';
-import { createYamlBundleSource } from '../../../src/sources/bundle-file.js';
+import { createBundleFileSource } from '../../../src/sources/bundle-file.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
 
 const EXAMPLE = new URL('../../../examples/bundle.yaml', import.meta.url).pathname;
@@ -33,7 +33,7 @@ function rows(file: string, sql: string): unknown[] {
 
 describe('writeSqliteDb', () => {
   it('writes a bundle that loads back to the same parsed policies, attachments and guardrails', async () => {
-    const bundle = await createYamlBundleSource({ path: EXAMPLE }).load();
+    const bundle = await createBundleFileSource({ path: EXAMPLE }).load();
     const file = path.join(dir, 'policies.db');
     writeSqliteDb(file, parseBundle(bundle).parsed, { revision: bundle.hash });
     const back = parseBundle(await createSqliteDbSource({ path: file }).load());
@@ -47,7 +47,7 @@ describe('writeSqliteDb', () => {
   });
 
   it('gives the same Resolve answers as the bundle it was written from', async () => {
-    const bundle = await createYamlBundleSource({ path: EXAMPLE }).load();
+    const bundle = await createBundleFileSource({ path: EXAMPLE }).load();
     const file = path.join(dir, 'policies.db');
     writeSqliteDb(file, parseBundle(bundle).parsed, { revision: bundle.hash });
     const fromYaml = compile(bundle, { mode: 'strict' });

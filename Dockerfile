@@ -30,6 +30,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund \
   && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
 # Build dist/, drop devDependencies, and keep only the compiled addon of better-sqlite3 (its
 # SQLite sources and object files are about 30 MB; only build/Release/better_sqlite3.node loads).

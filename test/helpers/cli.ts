@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 
-/** The built binary, exactly as `npx guardrail-pdp` runs it (`npm test` builds first). */
+/** The built binary, exactly as `npx guardrail-pdp` runs it (vitest's global setup builds it from the sources under test). */
 export const MAIN = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 /** The example bundle the README's quick start serves. */
 export const EXAMPLE = new URL('../../examples/bundle.yaml', import.meta.url).pathname;

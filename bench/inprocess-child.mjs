@@ -19,6 +19,7 @@ import { toResolveRequest, toResolveResponse } from '../dist/server/convert/reso
 import { parseBundleText } from '../dist/sources/document/bundle-text.js';
 import { round, percentile } from './stats.mjs';
 import { syntheticBundleData, syntheticRequest } from './synthetic.mjs';
+import { finish } from '../dist/compile/steps.js';
 
 const attachments = Number(process.argv[2]);
 const calls = Number(process.argv[3] ?? 100_000);
@@ -27,7 +28,7 @@ if (!(attachments > 0) || typeof globalThis.gc !== 'function') {
   process.exit(2);
 }
 
-const compiled = compile(parseBundleText(JSON.stringify(syntheticBundleData(attachments)), 'synthetic.json'), { mode: 'strict' });
+const compiled = finish(compile(parseBundleText(JSON.stringify(syntheticBundleData(attachments)), 'synthetic.json'), { mode: 'strict' }));
 if (!compiled.ok) throw new Error(`synthetic bundle does not compile: ${compiled.issues[0]?.message}`);
 const snapshot = compiled.snapshot;
 const pbRequests = Array.from({ length: 1024 }, (_, i) => syntheticRequest(attachments, i));

@@ -14,6 +14,7 @@ import { ExecutePipelineRequest, ExecutePipelineResponse } from '../dist/gen/gua
 import { toExecutePipelineResponse, toPipelineRequest } from '../dist/server/convert/pipeline.js';
 import { parseBundleText } from '../dist/sources/document/bundle-text.js';
 import { percentile, round } from './stats.mjs';
+import { finish } from '../dist/compile/steps.js';
 
 const calls = Number(process.argv[2] ?? 50_000);
 const words = Array.from({ length: 200 }, (_, i) => `{ keyword: "codename-${i}", action: BLOCK }`).join(', ');
@@ -42,7 +43,7 @@ policies:
         - { guardrail: words }
 `;
 
-const compiled = compile(parseBundleText(BUNDLE, 'pipeline-bench.yaml'), { mode: 'strict' });
+const compiled = finish(compile(parseBundleText(BUNDLE, 'pipeline-bench.yaml'), { mode: 'strict' }));
 if (!compiled.ok) throw new Error(`pipeline bench bundle does not compile: ${compiled.issues[0]?.message}`);
 const snapshot = compiled.snapshot;
 

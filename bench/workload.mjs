@@ -9,6 +9,7 @@ import { ResolveRequest, ResolveResponse } from '../dist/gen/guardrail/pdp/v1/re
 import { toResolveRequest, toResolveResponse } from '../dist/server/convert/resolve.js';
 import { createBundleFileSource } from '../dist/sources/bundle-file.js';
 import { syntheticBundleData, syntheticRequest } from './synthetic.mjs';
+import { finish } from '../dist/compile/steps.js';
 
 /** gRPC's length-prefixed message frame: flag 0 (uncompressed), 4-byte big-endian length, message. */
 export function grpcFrame(message) {
@@ -36,7 +37,7 @@ export async function prepareWorkload(dir, attachments, requestCount = 256) {
   writeFileSync(framePath, grpcFrame(encoded[0]));
 
   // Load and compile exactly as `serve --bundle` does, so the revision (and answer) are the same.
-  const result = compile(await createBundleFileSource({ path: bundlePath }).load(), { mode: 'strict' });
+  const result = finish(compile(await createBundleFileSource({ path: bundlePath }).load(), { mode: 'strict' }));
   if (!result.ok) throw new Error(`synthetic bundle does not compile: ${result.issues[0]?.message}`);
   const answer = ResolveResponse.encode(toResolveResponse(resolve(result.snapshot, toResolveRequest(requests[0])))).finish();
   const cannedPath = join(dir, 'canned.bin');

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { compileSteps, revisionOf } from '../compile/compile.js';
+import { compile, revisionOf } from '../compile/compile.js';
 import { runSliced } from '../compile/steps.js';
 import type { GuardrailEnv } from '../guardrails/index.js';
 import { PdpError } from '../errors.js';
@@ -123,7 +123,7 @@ export class Activator {
       if (serving !== undefined && revisionOf(bundle.hash, mode) === serving.revision)
         return this.#finish({ ok: true, snapshot: serving, isChanged: false, issues: serving.warnings }, started);
       // In slices: compiling 10,000 policies takes a few hundred milliseconds, which must not stall RPCs.
-      const compiled = await runSliced(compileSteps(bundle, { mode, guardrailEnv: this.#opts.guardrailEnv }));
+      const compiled = await runSliced(compile(bundle, { mode, guardrailEnv: this.#opts.guardrailEnv }));
       if (!compiled.ok) {
         const errors = compiled.issues.filter((i) => i.severity === 'error').length;
         const error = new PdpError('BUNDLE_INVALID', `bundle ${source.origin} has ${errors} error(s); not activated`, {

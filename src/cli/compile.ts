@@ -6,6 +6,7 @@ import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
 import { loadAndCompile } from './load.js';
 import { countIssues } from './report.js';
+import { finish } from '../compile/steps.js';
 
 const USAGE = 'usage: guardrail-pdp compile BUNDLE -o FILE.db [--mode strict|compat]\n';
 
@@ -39,7 +40,7 @@ export async function runCompile(args: string[], io: CliIo): Promise<number> {
   const { bundle } = loaded;
 
   try {
-    writeSqliteDb(output, parseBundle(bundle).parsed, { revision: bundle.hash, now });
+    writeSqliteDb(output, finish(parseBundle(bundle)).parsed, { revision: bundle.hash, now });
   } catch (e) {
     io.stderr.write(`cannot write db ${output}: ${(e as Error).message}\n`);
     return EXIT.UNREADABLE;

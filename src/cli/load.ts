@@ -9,6 +9,7 @@ import type { SourceConfig } from '../sources/create-source.js';
 import type { PolicySource } from '../sources/source.js';
 import { EXIT } from './io.js';
 import { countIssues, formatIssue } from './report.js';
+import { finish } from '../compile/steps.js';
 
 /** A compiled source, or the exit code after the problem was printed. */
 export type Loaded =
@@ -39,7 +40,7 @@ export async function loadAndCompile(
     err.write(`${error.message}\n`);
     return { ok: false, exitCode: EXIT.UNREADABLE };
   }
-  const result = compile(bundle, guardrailEnv === undefined ? { mode } : { mode, guardrailEnv });
+  const result = finish(compile(bundle, guardrailEnv === undefined ? { mode } : { mode, guardrailEnv }));
   for (const issue of result.issues) out.write(`${formatIssue(issue)}\n`);
   if (!result.ok) {
     out.write(`${source.origin}: invalid (${countIssues(result.issues)}; mode ${mode})${invalidNote}\n`);

@@ -3,7 +3,7 @@ import type { AttachmentSpec } from '../model/policy.js';
 import type { AttachmentIndex, AttachmentMatch } from '../model/snapshot.js';
 import { createPatternCompiler, MATCH_ALL, matchesPatterns, type PatternSet } from './patterns.js';
 import { PrefixTrie } from './prefix-trie.js';
-import { finish, type Steps } from './steps.js';
+import type { Steps } from './steps.js';
 
 interface CompiledAttachment {
   readonly spec: AttachmentSpec;
@@ -46,13 +46,9 @@ type Dimension = 'teams' | 'keys' | 'models' | 'tags';
  * or no restricting field) are kept in one ordered list. A lookup collects candidates from the
  * context's values in each dimension, verifies every dimension of each candidate (AND), and keeps
  * the first match per policy in attachment order. The cost follows the candidates, not the total.
+ * Steps: two per attachment.
  */
-export function createAttachmentIndex(specs: readonly AttachmentSpec[]): AttachmentIndex {
-  return finish(attachmentIndexSteps(specs));
-}
-
-/** `createAttachmentIndex` cut into steps (two per attachment), for a driver that yields between them. */
-export function* attachmentIndexSteps(specs: readonly AttachmentSpec[]): Steps<AttachmentIndex> {
+export function* buildAttachmentIndex(specs: readonly AttachmentSpec[]): Steps<AttachmentIndex> {
   const policyIds = new Map<string, number>();
   const compiled: CompiledAttachment[] = [];
   const compilePatterns = createPatternCompiler();

@@ -2,15 +2,15 @@ import { createHash } from 'node:crypto';
 import { compileGuardrails, type GuardrailEnv } from '../guardrails/index.js';
 import type { Bundle } from '../model/bundle.js';
 import { compareIssues, type Issue } from '../model/issue.js';
-import type { PolicySpec, ValidationMode } from '../model/policy.js';
+import type { ValidationMode } from '../model/policy.js';
 import type { CompiledPolicy, Snapshot } from '../model/snapshot.js';
-import { attachmentIndexSteps } from './attachment-index.js';
+import { buildAttachmentIndex } from './attachment-index.js';
 import { compileCondition, type CompiledCondition, type ConditionCache, type ConditionProblem } from './condition.js';
 import { issueAt } from './issues.js';
-import { parseBundleSteps } from './parse/parse.js';
+import { parseBundle } from './parse/parse.js';
 import { createPolicyCompiler } from './policies.js';
-import { finish, type Steps } from './steps.js';
-import { validateBundleSteps } from './validate.js';
+import type { Steps } from './steps.js';
+import { validateBundle } from './validate.js';
 import { createVersionOverlay } from './versions.js';
 
 export interface CompileOptions {
@@ -26,27 +26,21 @@ export type CompileResult =
   | { readonly ok: true; readonly snapshot: Snapshot; readonly issues: readonly Issue[] }
   | { readonly ok: false; readonly issues: readonly Issue[] };
 
-/**
- * Bundle -> Snapshot. Pure and synchronous: parses and validates everything (reporting all issues
- * at once), compiles conditions, inheritance chains and the attachment index, and derives the
- * revision from the content hash and the mode. Errors reject the whole bundle.
- */
-export function compile(bundle: Bundle, options: CompileOptions): CompileResult {
-  return finish(compileSteps(bundle, options));
-}
-
-/** Policies compiled per step by `compileSteps`: about a millisecond's work. */
+/** Policies compiled per step: about a millisecond's work. */
 const POLICIES_PER_STEP = 200;
 
 /**
- * `compile` cut into steps of a millisecond or less (a policy, an attachment, a chunk of
- * chains), so the activator can let RPCs run between them; `compile` runs the same steps back to
- * back. The bundle must not change while the steps run (Bundles are immutable).
+ * Bundle -> Snapshot. Pure: parses and validates everything (reporting all issues at once),
+ * compiles conditions, inheritance chains and the attachment index, and derives the revision from
+ * the content hash and the mode. Errors reject the whole bundle. Cut into steps of a millisecond or
+ * less (a policy, an attachment, a chunk of chains): `finish(compile(...))` runs them back to back,
+ * the activator's `runSliced` lets RPCs run between them. The bundle must not change meanwhile
+ * (Bundles are immutable).
  */
-export function* compileSteps(bundle: Bundle, options: CompileOptions): Steps<CompileResult> {
-  const { parsed, issues } = yield* parseBundleSteps(bundle);
+export function* compile(bundle: Bundle, options: CompileOptions): Steps<CompileResult> {
+  const { parsed, issues } = yield* parseBundle(bundle);
   yield;
-  issues.push(...(yield* validateBundleSteps(bundle, parsed, options.mode, brokenPolicyNames(bundle, parsed.policies))));
+  issues.push(...(yield* validateBundle(bundle, parsed, options.mode)));
   yield;
 
   const conditions = new Map<string, CompiledCondition>();
@@ -76,7 +70,7 @@ export function* compileSteps(bundle: Bundle, options: CompileOptions): Steps<Co
     for (const [name, policy] of compilePolicies(names)) policies.set(name, policy);
     yield;
   }
-  const attachments = yield* attachmentIndexSteps(parsed.attachments);
+  const attachments = yield* buildAttachmentIndex(parsed.attachments);
   const versions = new Map(parsed.versions.map((v) => [v.id, v] as const));
   const warnings = Object.freeze(issues);
   const snapshot: Snapshot = Object.freeze({
@@ -97,15 +91,6 @@ export function* compileSteps(bundle: Bundle, options: CompileOptions): Steps<Co
 /** The revision of a bundle compiled in a mode: 16 hex digits of sha256(mode, content hash). */
 export function revisionOf(hash: string, mode: ValidationMode): string {
   return createHash('sha256').update(`${mode}\n${hash}`).digest('hex').slice(0, 16);
-}
-
-/** Names under `policies:` that failed to parse: they still count as defined for parent checks. */
-function brokenPolicyNames(bundle: Bundle, parsed: readonly PolicySpec[]): Set<string> {
-  const data = bundle.data as { policies?: unknown } | null;
-  const raw = data !== null && typeof data === 'object' ? data.policies : undefined;
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return new Set();
-  const ok = new Set(parsed.map((p) => p.name));
-  return new Set(Object.keys(raw).filter((n) => !ok.has(n)));
 }
 
 function conditionIssue(bundle: Bundle, policy: string, p: ConditionProblem, mode: ValidationMode): Issue {

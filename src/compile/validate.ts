@@ -3,33 +3,19 @@ import { compareIssues, type Issue, type IssueRule, type Severity } from '../mod
 import type { PolicySpec, ValidationMode } from '../model/policy.js';
 import type { ParsedBundle } from './parse/parse.js';
 import { issueAt } from './issues.js';
-import { finish, type Steps } from './steps.js';
+import type { Steps } from './steps.js';
 
 /** LiteLLM's validator stops an inheritance walk after this many hops (policy_validator.py). */
 const MAX_DEPTH = 100;
 
 /**
- * LiteLLM's startup validator (LITELLM_SEMANTICS.md §10) with its rule names and messages, plus
- * our warnings for attachments to undefined policies. Its errors are errors in `strict` mode and
- * warnings in `compat` mode (LiteLLM's db sync never validates). Policies in `brokenPolicyNames`
- * failed to parse (already reported) and count as defined. Returns every issue, sorted.
+ * LiteLLM's startup validator (docs/semantics.md §10) with its rule names and messages, plus our
+ * warnings for attachments to undefined policies. Its errors are errors in `strict` mode and
+ * warnings in `compat` mode (LiteLLM's db sync never validates). Policies that failed to parse
+ * (already reported) count as defined. Returns every issue, sorted. Steps: one per policy and
+ * attachment.
  */
-export function validateBundle(
-  bundle: Bundle,
-  parsed: ParsedBundle,
-  mode: ValidationMode,
-  brokenPolicyNames: ReadonlySet<string>,
-): Issue[] {
-  return finish(validateBundleSteps(bundle, parsed, mode, brokenPolicyNames));
-}
-
-/** `validateBundle` cut into steps (one per policy and attachment), for a driver that yields between them. */
-export function* validateBundleSteps(
-  bundle: Bundle,
-  parsed: ParsedBundle,
-  mode: ValidationMode,
-  brokenPolicyNames: ReadonlySet<string>,
-): Steps<Issue[]> {
+export function* validateBundle(bundle: Bundle, parsed: ParsedBundle, mode: ValidationMode): Steps<Issue[]> {
   const issues: Issue[] = [];
   const seen = new Set<string>();
   const report = (severity: Severity, rule: IssueRule, message: string, path: DocPath): void => {
@@ -41,8 +27,8 @@ export function* validateBundleSteps(
   };
   const blocking: Severity = mode === 'strict' ? 'error' : 'warning';
   const policies = new Map(parsed.policies.map((p) => [p.name, p] as const));
-  const isDefined = (name: string): boolean => policies.has(name) || brokenPolicyNames.has(name);
-  const registry = guardrailRegistry(bundle, parsed);
+  const isDefined = (name: string): boolean => policies.has(name) || parsed.brokenPolicyNames.has(name);
+  const registry = parsed.guardrailNames;
 
   if (registry.size === 0 && parsed.policies.some(namesGuardrails)) {
     const message =
@@ -53,7 +39,7 @@ export function* validateBundleSteps(
 
   for (const policy of parsed.policies) {
     const base = ['policies', policy.name];
-    const addPath = isLegacyList(bundle, policy.name) ? [...base, 'guardrails'] : [...base, 'guardrails', 'add'];
+    const addPath = parsed.legacyListPolicies.has(policy.name) ? [...base, 'guardrails'] : [...base, 'guardrails', 'add'];
     policy.add.forEach((g, i) => {
       if (isUnknown(g)) report(blocking, 'invalid_guardrail', `Guardrail '${g}' not found in guardrail registry`, [...addPath, i]);
     });
@@ -121,29 +107,6 @@ function walkInheritance(
   }
 }
 
-/** Guardrail names the bundle defines, including entries that failed to parse (already reported). */
-function guardrailRegistry(bundle: Bundle, parsed: ParsedBundle): Set<string> {
-  const names = new Set(parsed.guardrails.map((g) => g.name));
-  const raw = field(bundle.data, 'guardrails');
-  if (Array.isArray(raw)) {
-    for (const entry of raw) {
-      const name = field(entry, 'guardrail_name');
-      if (typeof name === 'string' && name !== '') names.add(name);
-    }
-  }
-  return names;
-}
-
 function namesGuardrails(p: PolicySpec): boolean {
   return p.add.length > 0 || p.remove.length > 0 || (p.pipeline?.steps.length ?? 0) > 0;
-}
-
-/** Whether the policy uses the legacy `guardrails: [..]` form, so add[i] lives at guardrails[i]. */
-function isLegacyList(bundle: Bundle, name: string): boolean {
-  return Array.isArray(field(field(field(bundle.data, 'policies'), name), 'guardrails'));
-}
-
-function field(v: unknown, key: string): unknown {
-  const isObject = typeof v === 'object' && v !== null && !Array.isArray(v);
-  return isObject && Object.hasOwn(v, key) ? (v as Record<string, unknown>)[key] : undefined;
 }

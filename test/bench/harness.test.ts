@@ -4,6 +4,7 @@ import { resolve } from '../../src/engine/resolve.js';
 import { ResolveResponse } from '../../src/gen/guardrail/pdp/v1/resolve.js';
 import { toResolveRequest, toResolveResponse } from '../../src/server/convert/resolve.js';
 import { parseBundleText } from '../../src/sources/document/bundle-text.js';
+import { finish } from '../../src/compile/steps.js';
 
 // The harness is plain ESM JavaScript run by node (bench/*.mjs); a computed specifier imports it
 // without declaration files, so its exports are untyped here.
@@ -84,7 +85,7 @@ describe('scheduledLatencies', () => {
 
 describe('synthetic workload', () => {
   const snapshotOf = (json: string) => {
-    const result = compile(parseBundleText(json, 'synthetic.json'), { mode: 'strict' });
+    const result = finish(compile(parseBundleText(json, 'synthetic.json'), { mode: 'strict' }));
     if (!result.ok) throw new Error(result.issues[0]?.message);
     return result.snapshot;
   };

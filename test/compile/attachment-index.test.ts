@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { createAttachmentIndex } from '../../src/compile/attachment-index.js';
+import { buildAttachmentIndex } from '../../src/compile/attachment-index.js';
 import type { RequestContext } from '../../src/model/decision.js';
 import type { AttachmentSpec } from '../../src/model/policy.js';
 import { ctx } from '../helpers/snapshot.js';
+import { finish } from '../../src/compile/steps.js';
 
 type Fields = Partial<Omit<AttachmentSpec, 'index'>>;
 
 function index(...fields: Fields[]) {
-  return createAttachmentIndex(
+  return finish(buildAttachmentIndex(
     fields.map((f, i) => ({
       index: i,
       policy: f.policy ?? `p${i}`,
@@ -17,7 +18,7 @@ function index(...fields: Fields[]) {
       models: f.models,
       tags: f.tags,
     })),
-  );
+  ));
 }
 
 const matchedPolicies = (fields: Fields[], c: Partial<RequestContext>) => index(...fields).match(ctx(c)).map((m) => m.attachment.policy);
@@ -210,7 +211,7 @@ describe('the attachment index', () => {
       models: list(),
       tags: rand(2) === 0 ? undefined : list(),
     }));
-    const idx = createAttachmentIndex(specs);
+    const idx = finish(buildAttachmentIndex(specs));
     const maybe = () => (rand(4) === 0 ? undefined : (values[rand(values.length)] as string));
     for (let n = 0; n < 2000; n++) {
       const c = ctx({

@@ -3,6 +3,7 @@ import { compile } from '../../src/compile/compile.js';
 import { compileCondition } from '../../src/compile/condition.js';
 import { MEMO_LIMIT } from '../../src/compile/memo.js';
 import { bundleFromYaml } from '../helpers/bundle.js';
+import { finish } from '../../src/compile/steps.js';
 
 const test = (model: string | readonly string[] | null, subject: string | undefined): boolean =>
   compileCondition({ model }).test(subject);
@@ -95,7 +96,7 @@ describe('compileCondition with a cache', () => {
 
   it('shares one condition test between policies with equal conditions in a snapshot', () => {
     const yaml = 'policies: { a: { condition: { model: "gpt-4.*" } }, b: { condition: { model: "gpt-4.*" } } }';
-    const result = compile(bundleFromYaml(yaml), { mode: 'strict' });
+    const result = finish(compile(bundleFromYaml(yaml), { mode: 'strict' }));
     if (!result.ok) throw new Error('did not compile');
     const a = result.snapshot.policies.get('a');
     expect(a?.appliesTo).toBe(result.snapshot.policies.get('b')?.appliesTo);
@@ -140,7 +141,7 @@ policy_attachments:
 `;
 
   it('rejects a strict bundle with an error located at the pattern', () => {
-    const result = compile(bundleFromYaml(yaml, 'bundle.yaml'), { mode: 'strict' });
+    const result = finish(compile(bundleFromYaml(yaml, 'bundle.yaml'), { mode: 'strict' }));
     expect(result.ok).toBe(false);
     expect(result.issues).toEqual([
       expect.objectContaining({ severity: 'error', rule: 'unsafe_regex', file: 'bundle.yaml', line: 10, path: 'policies.slow-policy.condition.model' }),
@@ -152,7 +153,7 @@ policy_attachments:
   });
 
   it('loads a compat bundle with a warning that says the pattern still runs', () => {
-    const result = compile(bundleFromYaml(yaml, 'bundle.yaml'), { mode: 'compat' });
+    const result = finish(compile(bundleFromYaml(yaml, 'bundle.yaml'), { mode: 'compat' }));
     expect(result.ok).toBe(true);
     expect(result.issues).toEqual([expect.objectContaining({ severity: 'warning', rule: 'unsafe_regex', line: 10 })]);
     expect(result.issues[0]?.message).toContain('compat mode still runs it');

@@ -4,10 +4,12 @@ import { validateBundle } from '../../src/compile/validate.js';
 import type { Issue } from '../../src/model/issue.js';
 import type { ValidationMode } from '../../src/model/policy.js';
 import { bundleFromYaml } from '../helpers/bundle.js';
+import { finish } from '../../src/compile/steps.js';
 
-function validate(yaml: string, mode: ValidationMode = 'strict', broken: readonly string[] = []): Issue[] {
+/** The validator's issues only (a policy that fails to parse is reported by the parser, not here). */
+function validate(yaml: string, mode: ValidationMode = 'strict'): Issue[] {
   const bundle = bundleFromYaml(yaml);
-  return validateBundle(bundle, parseBundle(bundle).parsed, mode, new Set(broken));
+  return finish(validateBundle(bundle, finish(parseBundle(bundle)).parsed, mode));
 }
 
 const GUARDRAILS = `guardrails:
@@ -73,9 +75,9 @@ policy_attachments:
     models: [gpt-4, "gpt-4*"]
 `;
     const bundle = bundleFromYaml(yaml);
-    const { parsed, issues } = parseBundle(bundle);
+    const { parsed, issues } = finish(parseBundle(bundle));
     expect(issues).toEqual([]);
-    expect(validateBundle(bundle, parsed, 'strict', new Set())).toEqual([]);
+    expect(finish(validateBundle(bundle, parsed, 'strict'))).toEqual([]);
   });
 
   it('rejects guardrails.add naming a guardrail the bundle does not define', () => {
@@ -171,7 +173,7 @@ policy_attachments:
   });
 
   it('counts a policy that failed to parse as defined', () => {
-    expect(validate('policies:\n  child: {inherit: broken}\n', 'strict', ['broken'])).toEqual([]);
+    expect(validate('policies:\n  broken: {guardrails: pii}\n  child: {inherit: broken}\n')).toEqual([]);
   });
 
   it('reports a cycle for every policy in it, naming the revisited policy in walk order', () => {
@@ -215,8 +217,8 @@ policy_attachments:
 
   it('keeps parse errors as errors in compat mode', () => {
     const bundle = bundleFromYaml('policies:\n  p: {guardrails: pii}\npolicy_attachments:\n  - {policy: p, teams: t}\n');
-    const { parsed, issues } = parseBundle(bundle);
-    const all = [...issues, ...validateBundle(bundle, parsed, 'compat', new Set(['p']))];
+    const { parsed, issues } = finish(parseBundle(bundle));
+    const all = [...issues, ...finish(validateBundle(bundle, parsed, 'compat'))];
     expect(all.map((i) => [i.severity, i.rule])).toEqual([
       ['error', 'invalid_syntax'],
       ['error', 'invalid_attachment'],
@@ -244,7 +246,7 @@ policy_attachments:
   });
 
   it('does not warn about an attachment to a policy that failed to parse', () => {
-    expect(validate('policy_attachments:\n  - policy: broken\n', 'strict', ['broken'])).toEqual([]);
+    expect(validate('policies:\n  broken: {guardrails: pii}\npolicy_attachments:\n  - policy: broken\n')).toEqual([]);
   });
 
   it('reports every issue of every policy at once, sorted by line', () => {

@@ -5,6 +5,7 @@ import { DEFAULTS } from '../../src/cli/config.js';
 import { compile } from '../../src/compile/compile.js';
 import { parseBundleText } from '../../src/sources/document/bundle-text.js';
 import { finalStage, parseDockerfile } from './dockerfile.js';
+import { finish } from '../../src/compile/steps.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const stages = parseDockerfile(readFileSync(`${ROOT}Dockerfile`, 'utf8'));
@@ -76,7 +77,7 @@ describe('Dockerfile', () => {
     const source = sourceOf(bundle);
     expect(source?.from).toBeUndefined(); // from the build context
     const text = readFileSync(`${ROOT}${source?.path}`, 'utf8');
-    expect(compile(parseBundleText(text, bundle), { mode: 'strict' }).ok).toBe(true);
+    expect(finish(compile(parseBundleText(text, bundle), { mode: 'strict' })).ok).toBe(true);
   });
 
   it('keeps host build output out of the context but not the files the build copies', () => {

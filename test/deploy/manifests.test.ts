@@ -12,6 +12,7 @@ import { parseBundleText } from '../../src/sources/document/bundle-text.js';
 import { startApp, type Started } from '../helpers/app.js';
 import { podContainers, readKustomization, renderKustomization, type K8sObject } from './kustomize.js';
 import { finalStage, parseDockerfile } from './dockerfile.js';
+import { finish } from '../../src/compile/steps.js';
 
 const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
 const VARIANTS = ['base', 'overlays/sqlite', 'overlays/unix-socket'] as const;
@@ -177,7 +178,7 @@ describe('deploy/base', () => {
     const [generator] = readKustomization(base).configMapGenerator ?? [];
     expect(generator?.options?.disableNameSuffixHash).toBe(true); // updated in place: hot reload, not a rollout
     for (const file of generator?.files ?? []) {
-      const result = compile(parseBundleText(readFileSync(join(base, file), 'utf8'), file), { mode: 'strict' });
+      const result = finish(compile(parseBundleText(readFileSync(join(base, file), 'utf8'), file), { mode: 'strict' }));
       expect(result.issues).toEqual([]);
       expect(result.ok).toBe(true);
     }

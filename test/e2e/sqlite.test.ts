@@ -6,6 +6,7 @@ import { parseBundle } from '../../src/compile/parse/parse.js';
 import { writeSqliteDb } from '../../src/sources/sqlite/sqlite-writer.js';
 import { bundleFromYaml } from '../helpers/bundle.js';
 import { callResolve, startApp, type Started } from '../helpers/app.js';
+import { finish } from '../../src/compile/steps.js';
 
 /** One guardrail, one policy attached globally: different guardrail names give different revisions. */
 function writeDb(file: string, guardrail: string): void {
@@ -16,7 +17,7 @@ policies:
 policy_attachments:
   - {policy: base, scope: "*"}
 `;
-  writeSqliteDb(file, parseBundle(bundleFromYaml(yaml)).parsed, { revision: guardrail });
+  writeSqliteDb(file, finish(parseBundle(bundleFromYaml(yaml))).parsed, { revision: guardrail });
 }
 
 let dir: string;

@@ -6,6 +6,7 @@ import { compile } from '../../src/compile/compile.js';
 import { resolve } from '../../src/engine/resolve.js';
 import { resolveRequestFromJson, toResolveRequest } from '../../src/server/convert/resolve.js';
 import { createBundleFileSource } from '../../src/sources/bundle-file.js';
+import { finish } from '../../src/compile/steps.js';
 
 interface CaseFile {
   bundle: string;
@@ -22,7 +23,7 @@ describe.each(files)('golden resolve cases: %s', (file) => {
   const bundlePath = resolvePath(dirname(join(dir, file)), spec.bundle);
 
   it.each(spec.cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const compiled = compile(await createBundleFileSource({ path: bundlePath }).load(), { mode: spec.mode ?? 'strict' });
+    const compiled = finish(compile(await createBundleFileSource({ path: bundlePath }).load(), { mode: spec.mode ?? 'strict' }));
     if (!compiled.ok) throw new Error(compiled.issues.map((i) => i.message).join('\n'));
     const request = toResolveRequest(resolveRequestFromJson(c.request, 'request'));
     expect(resolve(compiled.snapshot, request)).toMatchObject(c.expect);

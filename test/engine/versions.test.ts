@@ -3,6 +3,7 @@ import { compile } from '../../src/compile/compile.js';
 import { resolve } from '../../src/engine/resolve.js';
 import { bundleFromYaml } from '../helpers/bundle.js';
 import { req, snapshotOf } from '../helpers/snapshot.js';
+import { finish } from '../../src/compile/steps.js';
 
 // What a db source emits: production policies plus draft/published versions (LITELLM_SEMANTICS §9).
 const VERSIONED = `
@@ -82,13 +83,13 @@ describe('policy versions (LiteLLM §9, DESIGN.md difference 5)', () => {
   });
 
   it('ignores a broken version with a warning instead of rejecting the live policies', () => {
-    const result = compile(
+    const result = finish(compile(
       bundleFromYaml(`${VERSIONED}
   - { policy_id: bad, policy_name: hipaa, version_number: 4, version_status: draft, guardrails: "pii" }
   - { policy_id: prod, policy_name: hipaa, version_number: 5, version_status: production }
 `),
       { mode: 'strict' },
-    );
+    ));
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect([...result.snapshot.versions.keys()]).toEqual(['d1', 'p1', 'n1']);

@@ -3,6 +3,7 @@ import { compile } from '../../src/compile/compile.js';
 import { countCodePoints } from '../../src/guardrails/length-limit.js';
 import { bundleFromYaml } from '../helpers/bundle.js';
 import { buildGuardrail, checkOf as checkGuardrail, runSync as run } from '../helpers/guardrail.js';
+import { finish } from '../../src/compile/steps.js';
 
 const build = (params: Record<string, unknown>) => buildGuardrail('pdp_length_limit', params);
 const checkOf = (params: Record<string, unknown>) => checkGuardrail('pdp_length_limit', params);
@@ -77,7 +78,7 @@ guardrails:
       mode: pre_call
       max_chars: -1
 `;
-    const result = compile(bundleFromYaml(yaml, 'bundle.yaml'), { mode: 'strict' });
+    const result = finish(compile(bundleFromYaml(yaml, 'bundle.yaml'), { mode: 'strict' }));
     expect(result.ok).toBe(false);
     expect(result.issues).toEqual([expect.objectContaining({ severity: 'error', rule: 'invalid_guardrail_config', line: 7, path: 'guardrails[0].litellm_params.max_chars' })]);
   });

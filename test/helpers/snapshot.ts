@@ -3,10 +3,11 @@ import type { RequestContext, ResolveRequest } from '../../src/model/decision.js
 import type { ValidationMode } from '../../src/model/policy.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
 import { bundleFromYaml } from './bundle.js';
+import { finish } from '../../src/compile/steps.js';
 
 /** Compiles YAML into a snapshot, failing the test with every issue if it does not compile. */
 export function snapshotOf(yaml: string, mode: ValidationMode = 'strict'): Snapshot {
-  const result = compile(bundleFromYaml(yaml), { mode });
+  const result = finish(compile(bundleFromYaml(yaml), { mode }));
   if (!result.ok) throw new Error(`bundle did not compile:\n${result.issues.map((i) => `${i.rule}: ${i.message}`).join('\n')}`);
   return result.snapshot;
 }

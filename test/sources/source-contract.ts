@@ -6,6 +6,7 @@ import { compile } from '../../src/compile/compile.js';
 import { PdpError } from '../../src/errors.js';
 import type { Bundle } from '../../src/model/bundle.js';
 import type { PolicySource } from '../../src/sources/source.js';
+import { finish } from '../../src/compile/steps.js';
 
 /**
  * What the contract writes:
@@ -136,7 +137,7 @@ export function describeSourceContract(name: string, fixture: SourceContractFixt
 
 /** The policy names of a bundle, as compile sees them (strict mode; the bundle must be valid). */
 function policyNames(bundle: Bundle): string[] {
-  const result = compile(bundle, { mode: 'strict' });
+  const result = finish(compile(bundle, { mode: 'strict' }));
   if (!result.ok) throw new Error(`the fixture's bundle does not compile: ${result.issues.map((i) => i.message).join('; ')}`);
   return [...result.snapshot.policies.keys()];
 }

@@ -7,7 +7,7 @@ import { describe, didYouMean, isMapping, ParseContext, type Mapping } from './c
 import { parseGuardrail } from './guardrail.js';
 import { parsePolicy } from './policy.js';
 import { parseVersions } from './versions.js';
-import { finish, type Steps } from '../steps.js';
+import type { Steps } from '../steps.js';
 
 /** The three sections LiteLLM reads, parsed field by field (LITELLM_SEMANTICS.md §1, §3, §8). Frozen. */
 export interface ParsedBundle {
@@ -17,19 +17,27 @@ export interface ParsedBundle {
   readonly attachments: readonly AttachmentSpec[];
   /** Draft and published versions (db sources only); broken ones are left out with a warning. */
   readonly versions: readonly PolicyVersionSpec[];
+  /** Names under `policies:` that failed to parse (already reported): they still count as defined, as parents and in attachments. */
+  readonly brokenPolicyNames: ReadonlySet<string>;
+  /** Every guardrail_name the bundle defines, including entries that failed to parse (already reported). */
+  readonly guardrailNames: ReadonlySet<string>;
+  /** Policies written with LiteLLM's legacy `guardrails: [..]` list, so their add[i] is at `guardrails[i]`. */
+  readonly legacyListPolicies: ReadonlySet<string>;
+}
+
+/** What parsing found: the parsed sections and every issue, sorted. */
+export interface ParseResult {
+  readonly parsed: ParsedBundle;
+  readonly issues: Issue[];
 }
 
 /**
  * Parses a bundle exactly as LiteLLM's config parser and loaders would, reporting every problem
  * at once: parser failures as errors (`invalid_syntax`, `invalid_attachment`, `invalid_bundle`,
- * `duplicate_guardrail`), keys LiteLLM silently ignores as `unknown_key` warnings. Issues are sorted.
+ * `duplicate_guardrail`), keys LiteLLM silently ignores as `unknown_key` warnings. Issues are
+ * sorted. Steps: one per policy and attachment.
  */
-export function parseBundle(bundle: Bundle): { parsed: ParsedBundle; issues: Issue[] } {
-  return finish(parseBundleSteps(bundle));
-}
-
-/** `parseBundle` cut into steps (one per policy and attachment), for a driver that yields between them. */
-export function* parseBundleSteps(bundle: Bundle): Steps<{ parsed: ParsedBundle; issues: Issue[] }> {
+export function* parseBundle(bundle: Bundle): Steps<ParseResult> {
   const ctx = new ParseContext(bundle);
   const data = bundle.data;
   let parsed: ParsedBundle = EMPTY;
@@ -40,18 +48,30 @@ export function* parseBundleSteps(bundle: Bundle): Steps<{ parsed: ParsedBundle;
     yield;
     const policies = yield* parsePolicies(ctx, data.policies);
     const attachments = yield* parseAttachments(ctx, data.policy_attachments);
-    parsed = Object.freeze({ guardrails, policies, attachments, versions: parseVersions(ctx, data.policy_versions) });
+    parsed = Object.freeze({
+      guardrails: guardrails.specs,
+      policies: policies.specs,
+      attachments,
+      versions: parseVersions(ctx, data.policy_versions),
+      brokenPolicyNames: policies.broken,
+      guardrailNames: guardrails.names,
+      legacyListPolicies: policies.legacyList,
+    });
   } else if (data !== null && data !== undefined) {
     ctx.error('invalid_bundle', `the bundle must be a mapping (guardrails:, policies:, policy_attachments:), got ${describe(data)}`, []);
   }
   return { parsed, issues: ctx.issues.sort(compareIssues) };
 }
 
+const NO_NAMES: ReadonlySet<string> = new Set();
 const EMPTY: ParsedBundle = Object.freeze({
   guardrails: Object.freeze([]),
   policies: Object.freeze([]),
   attachments: Object.freeze([]),
   versions: Object.freeze([]),
+  brokenPolicyNames: NO_NAMES,
+  guardrailNames: NO_NAMES,
+  legacyListPolicies: NO_NAMES,
 });
 const SECTIONS = ['guardrails', 'policies', 'policy_attachments', 'policy_versions'];
 
@@ -80,15 +100,18 @@ function warnNearMissSections(ctx: ParseContext, data: Mapping): void {
   }
 }
 
-function parseGuardrails(ctx: ParseContext, raw: unknown): readonly GuardrailSpec[] {
-  if (raw === null || raw === undefined) return Object.freeze([]);
+function parseGuardrails(ctx: ParseContext, raw: unknown): { specs: readonly GuardrailSpec[]; names: ReadonlySet<string> } {
+  if (raw === null || raw === undefined) return { specs: Object.freeze([]), names: NO_NAMES };
   if (!Array.isArray(raw)) {
     ctx.error('invalid_bundle', `guardrails must be a list of guardrail definitions, got ${describe(raw)}`, ['guardrails']);
-    return Object.freeze([]);
+    return { specs: Object.freeze([]), names: NO_NAMES };
   }
   const out: GuardrailSpec[] = [];
+  const names = new Set<string>();
   const first = new Map<string, number>();
   raw.forEach((entry: unknown, i) => {
+    const name = isMapping(entry) ? entry.guardrail_name : undefined;
+    if (typeof name === 'string' && name !== '') names.add(name);
     const spec = parseGuardrail(ctx, entry, i);
     if (!spec) return;
     const seen = first.get(spec.name);
@@ -100,30 +123,44 @@ function parseGuardrails(ctx: ParseContext, raw: unknown): readonly GuardrailSpe
     const message = `guardrail '${spec.name}' is defined twice (guardrails[${seen}] and guardrails[${i}]); guardrail names must be unique`;
     ctx.error('duplicate_guardrail', message, ['guardrails', i, 'guardrail_name']);
   });
-  return Object.freeze(out);
+  return { specs: Object.freeze(out), names };
 }
 
-function* parsePolicies(ctx: ParseContext, raw: unknown): Steps<readonly PolicySpec[]> {
-  if (raw === null || raw === undefined) return Object.freeze([]);
+interface ParsedPolicies {
+  readonly specs: readonly PolicySpec[];
+  readonly broken: ReadonlySet<string>;
+  readonly legacyList: ReadonlySet<string>;
+}
+
+function* parsePolicies(ctx: ParseContext, raw: unknown): Steps<ParsedPolicies> {
+  if (raw === null || raw === undefined) return { specs: Object.freeze([]), broken: NO_NAMES, legacyList: NO_NAMES };
   if (!isMapping(raw)) {
     ctx.error('invalid_bundle', `policies must be a mapping of policy name to policy, got ${describe(raw)}`, ['policies']);
-    return Object.freeze([]);
+    return { specs: Object.freeze([]), broken: NO_NAMES, legacyList: NO_NAMES };
   }
   const nonString = new Map((ctx.bundle.keysAt(['policies']) ?? []).filter((k) => !k.isString).map((k) => [k.name, k.source]));
   yield;
   const out: PolicySpec[] = [];
+  const broken = new Set<string>();
+  const legacyList = new Set<string>();
   for (const name of ctx.orderedKeys(raw, ['policies'])) {
     const source = nonString.get(name);
     if (source !== undefined) {
       const message = `policy name ${source || '(empty)'} is not a string: YAML 1.1 (PyYAML, as LiteLLM) reads it as ${readAs(name)}, so no attachment or inherit can name it; quote it: "${source}"`;
       ctx.error('invalid_bundle', message, ['policies', name], true);
+      broken.add(name);
       continue;
     }
-    const spec = parsePolicy(ctx, name, raw[name]);
-    if (spec) out.push(spec);
+    const policy = raw[name];
+    const spec = parsePolicy(ctx, name, policy);
+    if (spec === undefined) broken.add(name);
+    else {
+      out.push(spec);
+      if (isMapping(policy) && Array.isArray(policy.guardrails)) legacyList.add(name);
+    }
     yield;
   }
-  return Object.freeze(out);
+  return { specs: Object.freeze(out), broken, legacyList };
 }
 
 function* parseAttachments(ctx: ParseContext, raw: unknown): Steps<readonly AttachmentSpec[]> {

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { parseBundle } from '../../../src/compile/parse/parse.js';
 import type { Issue } from '../../../src/model/issue.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
+import { finish } from '../../../src/compile/steps.js';
 
 function parse(yaml: string) {
-  return parseBundle(bundleFromYaml(yaml));
+  return finish(parseBundle(bundleFromYaml(yaml)));
 }
 
 /** The only issue of a parse, failing if there is not exactly one. */
@@ -20,7 +21,11 @@ function policyNames(yaml: string): string[] {
 
 describe('parseBundle: the top level', () => {
   it('parses an empty bundle to nothing, without issues', () => {
-    expect(parse('')).toEqual({ parsed: { guardrails: [], policies: [], attachments: [], versions: [] }, issues: [] });
+    const none = new Set();
+    expect(parse('')).toEqual({
+      parsed: { guardrails: [], policies: [], attachments: [], versions: [], brokenPolicyNames: none, guardrailNames: none, legacyListPolicies: none },
+      issues: [],
+    });
   });
 
   it('rejects a top level that is not a mapping', () => {
@@ -110,6 +115,17 @@ policies:
   it('reads the legacy list form of guardrails as add', () => {
     const policy = parse('policies:\n  p:\n    guardrails: [a, b]\n').parsed.policies[0]!;
     expect(policy).toMatchObject({ add: ['a', 'b'], remove: [] });
+  });
+
+  it('records what later stages need: broken policy names, every guardrail name, legacy-list policies', () => {
+    const { parsed } = parse(
+      'guardrails:\n  - {guardrail_name: ok, litellm_params: {guardrail: presidio}}\n  - {guardrail_name: no_params}\n' +
+        'policies:\n  legacy: {guardrails: [ok]}\n  modern: {guardrails: {add: [ok]}}\n  broken: {guardrails: ok}\n  123: {}\n',
+    );
+    expect(parsed.policies.map((p) => p.name)).toEqual(['legacy', 'modern']);
+    expect([...parsed.brokenPolicyNames]).toEqual(['broken', '123']);
+    expect([...parsed.guardrailNames]).toEqual(['ok', 'no_params']);
+    expect([...parsed.legacyListPolicies]).toEqual(['legacy']);
   });
 
   it('reads falsy guardrails as none', () => {

@@ -4,6 +4,7 @@ import type { GuardrailCheck } from '../../../src/model/guardrail.js';
 import type { ValidationMode } from '../../../src/model/policy.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
 import { buildGuardrail, checkOf as checkGuardrail, runSync as run } from '../../helpers/guardrail.js';
+import { finish } from '../../../src/compile/steps.js';
 
 const build = (params: Record<string, unknown>, mode: ValidationMode = 'strict') => buildGuardrail('litellm_content_filter', params, mode);
 const checkOf = (params: Record<string, unknown>) => checkGuardrail('litellm_content_filter', params);
@@ -250,7 +251,7 @@ policies:
 `;
 
   it('fails activation with a located issue when a pattern is unknown', () => {
-    const result = compile(bundleFromYaml(bundle('us_ssnn'), 'bundle.yaml'), { mode: 'strict' });
+    const result = finish(compile(bundleFromYaml(bundle('us_ssnn'), 'bundle.yaml'), { mode: 'strict' }));
     expect(result.ok).toBe(false);
     expect(result.issues).toEqual([
       expect.objectContaining({ severity: 'error', rule: 'invalid_guardrail_config', file: 'bundle.yaml', line: 9, path: 'guardrails[0].litellm_params.patterns[0].pattern_name' }),
@@ -259,7 +260,7 @@ policies:
   });
 
   it('compiles a valid filter into an executable guardrail', () => {
-    const result = compile(bundleFromYaml(bundle('us_ssn')), { mode: 'strict' });
+    const result = finish(compile(bundleFromYaml(bundle('us_ssn')), { mode: 'strict' }));
     if (!result.ok) throw new Error(result.issues.map((i) => i.message).join('\n'));
     const guardrail = result.snapshot.guardrails.get('pii');
     expect(guardrail?.kind).toBe('litellm_content_filter');

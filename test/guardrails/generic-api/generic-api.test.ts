@@ -7,6 +7,7 @@ import type { GuardrailEnv } from '../../../src/guardrails/index.js';
 import type { CompiledGuardrail, GuardrailInput, GuardrailVerdict } from '../../../src/model/guardrail.js';
 import type { Issue } from '../../../src/model/issue.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
+import { finish } from '../../../src/compile/steps.js';
 
 // Prompt text that must never show up in a detail.
 const PROMPT = 'my card is 4111 1111 1111 1111';
@@ -92,9 +93,9 @@ ${params
 `;
 }
 
-/** Compiles the guardrail through the real compile(); fails the test if the bundle has errors. */
+/** Compiles the guardrail through the real finish(compile()); fails the test if the bundle has errors. */
 function compiled(params: string, guardrailEnv: GuardrailEnv = env()): CompiledGuardrail {
-  const result = compile(bundleFromYaml(bundleYaml(params)), { mode: 'strict', guardrailEnv });
+  const result = finish(compile(bundleFromYaml(bundleYaml(params)), { mode: 'strict', guardrailEnv }));
   if (!result.ok) throw new Error(`unexpected issues: ${JSON.stringify(result.issues)}`);
   const guardrail = result.snapshot.guardrails.get('vendor');
   if (guardrail?.check === undefined) throw new Error('no check compiled');
@@ -102,7 +103,7 @@ function compiled(params: string, guardrailEnv: GuardrailEnv = env()): CompiledG
 }
 
 function issuesOf(params: string): readonly Issue[] {
-  const result = compile(bundleFromYaml(bundleYaml(params)), { mode: 'strict', guardrailEnv: env() });
+  const result = finish(compile(bundleFromYaml(bundleYaml(params)), { mode: 'strict', guardrailEnv: env() }));
   expect(result.ok).toBe(false);
   return result.issues;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compile } from '../../../src/compile/compile.js';
 import { parseJsonDocument } from '../../../src/sources/document/json-document.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
+import { finish } from '../../../src/compile/steps.js';
 
 const JSON_BUNDLE = `{
   "policies": {
@@ -48,7 +49,7 @@ describe('parseJsonDocument', () => {
   });
 
   it('gives compile located issues for a JSON bundle', () => {
-    const result = compile(bundleFromYaml(JSON_BUNDLE, 'bundle.json'), { mode: 'strict' });
+    const result = finish(compile(bundleFromYaml(JSON_BUNDLE, 'bundle.json'), { mode: 'strict' }));
     expect(result.ok).toBe(false);
     expect(result.issues).toContainEqual(
       expect.objectContaining({ rule: 'invalid_inheritance', file: 'bundle.json', line: 4, column: 23, path: 'policies["10"].inherit' }),

@@ -10,6 +10,7 @@ import { readDbBundleData } from '../../../src/sources/sqlite/sqlite-read.js';
 import { writeSqliteDb } from '../../../src/sources/sqlite/sqlite-writer.js';
 import { loadInWorker } from '../../../src/sources/loader/caller.js';
 import { parseBundleText } from '../../../src/sources/document/bundle-text.js';
+import { finish } from '../../../src/compile/steps.js';
 
 let dir: string;
 beforeEach(() => {
@@ -93,7 +94,7 @@ describe('loadInWorker', () => {
 
   it('reads a db on the loader thread to the same data and hash as reading it in-thread', async () => {
     const file = path.join(dir, 'policies.db');
-    writeSqliteDb(file, parseBundle(parseBundleText(bigJson(600), 'b.json')).parsed, { revision: 'test' });
+    writeSqliteDb(file, finish(parseBundle(parseBundleText(bigJson(600), 'b.json'))).parsed, { revision: 'test' });
     const bundle = await loadInWorker({ kind: 'db', path: file });
     const inThread = readDbBundleData(file);
     expect(bundle.data).toStrictEqual(inThread.data);

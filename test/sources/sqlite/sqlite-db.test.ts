@@ -14,6 +14,7 @@ import { SCHEMA_SQL } from '../../../src/sources/sqlite/sqlite-schema.js';
 import { writeSqliteDb } from '../../../src/sources/sqlite/sqlite-writer.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
 import { describeSourceContract } from '../source-contract.js';
+import { finish } from '../../../src/compile/steps.js';
 
 /** Where the recipe for exporting LiteLLM's Postgres tables is documented. */
 const README = new URL('../../../docs/sqlite-db.md', import.meta.url).pathname;
@@ -21,7 +22,7 @@ const MAIN = new URL('../../../dist/cli/main.js', import.meta.url).pathname;
 
 /** Writes a bundle through the writer (temp file + rename, as producers should). */
 function writeYaml(file: string, yaml: string): void {
-  writeSqliteDb(file, parseBundle(bundleFromYaml(yaml)).parsed, { revision: 'test' });
+  writeSqliteDb(file, finish(parseBundle(bundleFromYaml(yaml))).parsed, { revision: 'test' });
 }
 
 const ALPHA = 'guardrails:\n  - {guardrail_name: pii, litellm_params: {guardrail: presidio}}\npolicies:\n  alpha: {guardrails: {add: [pii]}}\n';
@@ -210,7 +211,7 @@ describe('createSqliteDbSource: the README recipe', () => {
     recipeDb(file);
     const bundle = await createSqliteDbSource({ path: file }).load();
     expect(bundle.data).toEqual(RECIPE_DATA);
-    const result = compile(bundle, { mode: 'strict' });
+    const result = finish(compile(bundle, { mode: 'strict' }));
     expect(result.issues).toEqual([]);
     expect(result.ok && [...result.snapshot.policies.keys()].sort()).toEqual(['baseline', 'hipaa']);
   });
@@ -218,7 +219,7 @@ describe('createSqliteDbSource: the README recipe', () => {
   it('serves a draft version to a request naming policy_<policy_id>, and the production row to others', async () => {
     const file = path.join(dir, 'policies.db');
     recipeDb(file);
-    const result = compile(await createSqliteDbSource({ path: file }).load(), { mode: 'strict' });
+    const result = finish(compile(await createSqliteDbSource({ path: file }).load(), { mode: 'strict' }));
     if (!result.ok) throw new Error('compiles');
     const context: RequestContext = { teamAlias: undefined, keyAlias: undefined, model: 'gpt-4', tags: [] };
     const ask = (requestPolicies: string[]): readonly string[] =>
@@ -231,7 +232,7 @@ describe('createSqliteDbSource: the README recipe', () => {
   it('orders attachments by created_at, then attachment_id', async () => {
     const file = path.join(dir, 'policies.db');
     recipeDb(file);
-    const { parsed } = parseBundle(await createSqliteDbSource({ path: file }).load());
+    const { parsed } = finish(parseBundle(await createSqliteDbSource({ path: file }).load()));
     expect(parsed.attachments.map((a) => [a.policy, a.isGlobal, a.teams, a.models])).toEqual([
       ['baseline', true, undefined, undefined],
       ['hipaa', false, undefined, ['gpt-4']],

@@ -11,6 +11,7 @@ import { createSqliteDbSource } from '../../../src/sources/sqlite/sqlite-db.js';
 import { policyIdOf, writeSqliteDb } from '../../../src/sources/sqlite/sqlite-writer.js';
 import { createBundleFileSource } from '../../../src/sources/bundle-file.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
+import { finish } from '../../../src/compile/steps.js';
 
 const EXAMPLE = new URL('../../../examples/bundle.yaml', import.meta.url).pathname;
 
@@ -35,9 +36,9 @@ describe('writeSqliteDb', () => {
   it('writes a bundle that loads back to the same parsed policies, attachments and guardrails', async () => {
     const bundle = await createBundleFileSource({ path: EXAMPLE }).load();
     const file = path.join(dir, 'policies.db');
-    writeSqliteDb(file, parseBundle(bundle).parsed, { revision: bundle.hash });
-    const back = parseBundle(await createSqliteDbSource({ path: file }).load());
-    const original = parseBundle(bundle);
+    writeSqliteDb(file, finish(parseBundle(bundle)).parsed, { revision: bundle.hash });
+    const back = finish(parseBundle(await createSqliteDbSource({ path: file }).load()));
+    const original = finish(parseBundle(bundle));
     expect(back.issues).toEqual([]);
     expect(back.parsed.policies).toEqual([...original.parsed.policies].sort((a, b) => (a.name < b.name ? -1 : 1)));
     expect(back.parsed.attachments).toEqual(original.parsed.attachments);
@@ -49,9 +50,9 @@ describe('writeSqliteDb', () => {
   it('gives the same Resolve answers as the bundle it was written from', async () => {
     const bundle = await createBundleFileSource({ path: EXAMPLE }).load();
     const file = path.join(dir, 'policies.db');
-    writeSqliteDb(file, parseBundle(bundle).parsed, { revision: bundle.hash });
-    const fromYaml = compile(bundle, { mode: 'strict' });
-    const fromDb = compile(await createSqliteDbSource({ path: file }).load(), { mode: 'strict' });
+    writeSqliteDb(file, finish(parseBundle(bundle)).parsed, { revision: bundle.hash });
+    const fromYaml = finish(compile(bundle, { mode: 'strict' }));
+    const fromDb = finish(compile(await createSqliteDbSource({ path: file }).load(), { mode: 'strict' }));
     if (!fromYaml.ok || !fromDb.ok) throw new Error('both compile');
     const contexts: RequestContext[] = [
       { teamAlias: 'health-team', keyAlias: undefined, model: 'gpt-4', tags: [] },
@@ -70,7 +71,7 @@ describe('writeSqliteDb', () => {
   it('writes production rows with ids derived from the names, and attachment ids in bundle order', () => {
     const file = path.join(dir, 'policies.db');
     const yaml = 'policies:\n  b: {}\n  a: {condition: {model: null}}\npolicy_attachments:\n  - {policy: b, scope: "*"}\n  - {policy: a, teams: []}\n';
-    writeSqliteDb(file, parseBundle(bundleFromYaml(yaml)).parsed, { revision: 'r', now: new Date('2026-02-03T04:05:06.789Z') });
+    writeSqliteDb(file, finish(parseBundle(bundleFromYaml(yaml))).parsed, { revision: 'r', now: new Date('2026-02-03T04:05:06.789Z') });
     expect(rows(file, 'SELECT policy_id, policy_name, condition, version_number, version_status, is_latest, production_at FROM "LiteLLM_PolicyTable" ORDER BY policy_name')).toEqual([
       { policy_id: policyIdOf('a'), policy_name: 'a', condition: '{"model":null}', version_number: 1, version_status: 'production', is_latest: 1, production_at: '2026-02-03T04:05:06.789Z' },
       { policy_id: policyIdOf('b'), policy_name: 'b', condition: '{}', version_number: 1, version_status: 'production', is_latest: 1, production_at: '2026-02-03T04:05:06.789Z' },
@@ -96,7 +97,7 @@ policy_versions:
   - {policy_id: v-pub, policy_name: a, version_number: 1, version_status: published}
 `;
     const file = path.join(dir, 'policies.db');
-    const parsed = parseBundle(bundleFromYaml(yaml));
+    const parsed = finish(parseBundle(bundleFromYaml(yaml)));
     expect(parsed.issues).toEqual([]);
     writeSqliteDb(file, parsed.parsed, { revision: 'r' });
     expect(rows(file, 'SELECT policy_id, version_number, version_status FROM "LiteLLM_PolicyTable" ORDER BY version_number')).toEqual([
@@ -104,7 +105,7 @@ policy_versions:
       { policy_id: 'v-draft', version_number: 2, version_status: 'draft' },
       { policy_id: policyIdOf('a'), version_number: 3, version_status: 'production' },
     ]);
-    const back = parseBundle(await createSqliteDbSource({ path: file }).load()).parsed;
+    const back = finish(parseBundle(await createSqliteDbSource({ path: file }).load())).parsed;
     expect(back.versions.map((v) => [v.id, v.status, v.spec.add])).toEqual([
       ['v-pub', 'published', []],
       ['v-draft', 'draft', ['y']],
@@ -115,11 +116,11 @@ policy_versions:
     const file = path.join(dir, 'policies.db');
     fs.writeFileSync(file, 'old');
     const inode = fs.statSync(file).ino;
-    writeSqliteDb(file, parseBundle(bundleFromYaml('policies:\n  a: {}\n')).parsed, { revision: 'r' });
+    writeSqliteDb(file, finish(parseBundle(bundleFromYaml('policies:\n  a: {}\n'))).parsed, { revision: 'r' });
     expect(fs.statSync(file).ino).not.toBe(inode);
     expect(fs.readdirSync(dir)).toEqual(['policies.db']);
     // The same policy twice breaks the primary key halfway through the write.
-    const parsed = parseBundle(bundleFromYaml('policies:\n  a: {}\n')).parsed;
+    const parsed = finish(parseBundle(bundleFromYaml('policies:\n  a: {}\n'))).parsed;
     expect(() => writeSqliteDb(file, { ...parsed, policies: [...parsed.policies, ...parsed.policies] }, { revision: 'r' })).toThrow();
     expect(fs.readdirSync(dir)).toEqual(['policies.db']);
     expect(rows(file, 'SELECT policy_name FROM "LiteLLM_PolicyTable"')).toEqual([{ policy_name: 'a' }]);

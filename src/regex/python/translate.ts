@@ -1,7 +1,7 @@
 // Port of CPython 3.11/3.12 `re._parser` (plus the checks `re._compiler` makes) to a translator that
 // emits JavaScript `v`-mode source with the same fullmatch semantics. Function and message names follow
 // CPython so the two can be compared side by side.
-// Stages: parse (python-regex-parse), analyze what JS would do differently, then emit.
+// Stages: parse (parse.ts), analyze what JS would do differently, then emit.
 
 import { analyze } from './analyze.js';
 import type { Node } from './ast.js';

@@ -5,8 +5,7 @@
 // algorithms for testing the ambiguity of finite automata", 2008) on pair and triple products.
 
 import { intersects } from './charset.js';
-import type { Nfa } from './boundary.js';
-import type { Loop } from './nfa.js';
+import type { Loop, Nfa } from './automaton.js';
 
 /** What makes the pattern slow: a loop with exponentially many paths, or a chain of overlapping loops. */
 export type Ambiguity =

@@ -5,33 +5,7 @@
 // only the pairs of states its boundary allows.
 
 import type { Bits } from './charset.js';
-import type { Loop, TaggedNfa } from './nfa.js';
-import type { Node } from '../python/ast.js';
-
-/** Boundaries crossed: 0 none, 1 `\b`, 2 `\B`, 3 both (no character pair satisfies it). */
-export type Tag = 0 | 1 | 2 | 3;
-/** Key (state, or `keyOf(position, tag)`) -> number of paths, capped at 2 ("one or several"). */
-export type Counts = Map<number, number>;
-
-/** Caps a path count at 2. */
-export const cap = (n: number): number => Math.min(n, 2);
-/** A position and the boundaries crossed to reach it, as one number. */
-export const keyOf = (pos: number, tag: Tag): number => pos * 4 + tag;
-/** The position of a key. */
-export const posOf = (key: number): number => Math.floor(key / 4);
-/** The boundaries of a key. */
-export const tagOf = (key: number): Tag => (key % 4) as Tag;
-
-/** The automaton the ambiguity tests read: state 0 is the start; `follow[s]` maps successors to path counts. */
-export interface Nfa {
-  readonly classes: readonly Bits[];
-  readonly follow: readonly Counts[];
-  /** Loops in positions (see `origin`). */
-  readonly loops: readonly Loop[];
-  /** The position each state comes from. */
-  readonly origin: readonly number[];
-  readonly standalone: readonly (readonly Node[])[];
-}
+import { type Counts, type Nfa, type TaggedNfa, cap, posOf, tagOf } from './automaton.js';
 
 const hasAny = (bits: Bits): boolean => bits.some((w) => w !== 0);
 

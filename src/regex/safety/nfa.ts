@@ -2,11 +2,11 @@
 // its transitions carry multiplicities, because a backtracking matcher tries every *path*, and two
 // paths between the same positions (the inner and the outer loop of `(a+)+`, the two empty branches
 // of `a(?:b?|c?)`) double its work as surely as two positions do. Transitions also carry the word
-// boundary assertions they cross (`\b`, `\B`), which safety-boundary.ts turns into states.
+// boundary assertions they cross (`\b`, `\B`), which boundary.ts turns into states.
 
 import { MAXREPEAT, type Node } from '../python/ast.js';
 import { type Bits, Universe, unionOf } from './charset.js';
-import { type Counts, type Tag, cap, keyOf, posOf, tagOf } from './boundary.js';
+import { type Counts, type Loop, type Tag, type TaggedNfa, cap, keyOf, posOf, tagOf } from './automaton.js';
 import { type Width, widthOf } from '../python/width.js';
 
 type Leaf = Extract<Node, { k: 'lit' | 'in' | 'any' }>;
@@ -16,26 +16,6 @@ interface Frag {
   readonly last: Counts;
   /** Empty paths through the fragment: boundary tag -> number of paths. */
   readonly empty: Counts;
-}
-
-/** A loop of the automaton: the positions of one unbounded (or treated as unbounded) repeat. */
-export interface Loop {
-  readonly node: Node;
-  readonly from: number;
-  readonly to: number;
-}
-
-/**
- * The automaton as built: state 0 is the start, states 1..n are positions; `follow[p]` maps
- * `keyOf(successor, tag)` to path counts. `word` is the `\w` class when a word boundary occurs.
- */
-export interface TaggedNfa {
-  readonly classes: readonly Bits[];
-  readonly follow: readonly Counts[];
-  readonly loops: readonly Loop[];
-  /** Bodies the matcher runs on their own (lookarounds, atomic groups, possessive repeats). */
-  readonly standalone: readonly (readonly Node[])[];
-  readonly word: Bits | undefined;
 }
 
 // Repeats past these bounds are analysed as unbounded: a bounded repeat of a variable-width body with

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { compile, revisionOf } from '../compile/compile.js';
 import { runSliced } from '../compile/steps.js';
-import type { GuardrailEnv } from '../guardrails/index.js';
+import type { GuardrailEnv } from '../guardrails/kind.js';
 import { PdpError } from '../errors.js';
 import type { Issue } from '../model/issue.js';
 import type { ValidationMode } from '../model/policy.js';

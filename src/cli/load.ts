@@ -1,6 +1,6 @@
 import { compile } from '../compile/compile.js';
 import { PdpError } from '../errors.js';
-import type { GuardrailEnv } from '../guardrails/index.js';
+import type { GuardrailEnv } from '../guardrails/kind.js';
 import type { Bundle } from '../model/bundle.js';
 import type { Issue } from '../model/issue.js';
 import type { ValidationMode } from '../model/policy.js';

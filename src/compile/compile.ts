@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { compileGuardrails, type GuardrailEnv } from '../guardrails/index.js';
+import { compileGuardrails } from '../guardrails/index.js';
+import type { GuardrailEnv } from '../guardrails/kind.js';
 import type { Bundle } from '../model/bundle.js';
 import { compareIssues, type Issue } from '../model/issue.js';
 import type { ValidationMode } from '../model/policy.js';

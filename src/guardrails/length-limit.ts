@@ -1,7 +1,8 @@
+import { describeValue } from '../model/describe.js';
 import type { GuardrailCheck, GuardrailVerdict } from '../model/guardrail.js';
 import type { GuardrailSpec } from '../model/policy.js';
-import type { GuardrailCompileContext, GuardrailKind } from './index.js';
-import { createParamReporter, describe, isAbsent, warnUnknownKeys } from './params.js';
+import type { GuardrailCompileContext, GuardrailKind } from './kind.js';
+import { createParamReporter, isAbsent, warnUnknownKeys } from './params.js';
 
 /** Characters per approximate token: `max_tokens` counts ceil(characters / 4). */
 export const CHARS_PER_TOKEN = 4;
@@ -37,7 +38,7 @@ function parseLengthLimits(spec: GuardrailSpec, ctx: GuardrailCompileContext): L
     const v = spec.params[key];
     if (isAbsent(v)) return undefined;
     if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) return v;
-    report.error(`${key} must be a positive integer, got ${typeof v === 'number' ? String(v) : describe(v)}`, [key]);
+    report.error(`${key} must be a positive integer, got ${typeof v === 'number' ? String(v) : describeValue(v)}`, [key]);
     return undefined;
   };
   const maxChars = read('max_chars');

@@ -1,7 +1,7 @@
 import type { DocPath } from '../model/bundle.js';
 import type { GuardrailSpec } from '../model/policy.js';
 import type { Severity } from '../model/issue.js';
-import type { GuardrailCompileContext, ReportGuardrailProblem } from './index.js';
+import type { GuardrailCompileContext, ReportGuardrailProblem } from './kind.js';
 
 /**
  * `litellm_params` keys every guardrail kind may carry that say nothing about what a check does:
@@ -62,11 +62,4 @@ export function isMapping(v: unknown): v is Record<string, unknown> {
 /** Whether a YAML value is absent: a missing key or an explicit null (LiteLLM's None). */
 export function isAbsent(v: unknown): v is undefined | null {
   return v === undefined || v === null;
-}
-
-/** A YAML value's type for messages ("a list", "a string"), never its content. */
-export function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  return typeof v === 'object' ? 'a mapping' : `a ${typeof v}`;
 }

@@ -1,6 +1,7 @@
+import { describeValue } from '../../model/describe.js';
 import type { DocPath } from '../../model/bundle.js';
 import type { AttachmentSpec } from '../../model/policy.js';
-import { describe, isMapping, type ParseContext } from './context.js';
+import { isMapping, type ParseContext } from './context.js';
 
 const ATTACHMENT_KEYS = ['policy', 'scope', 'teams', 'keys', 'models', 'tags'];
 const LIST_FIELDS = ['teams', 'keys', 'models', 'tags'] as const;
@@ -17,23 +18,23 @@ export function parseAttachment(ctx: ParseContext, entry: unknown, index: number
     failed = true;
   };
   if (!isMapping(entry)) {
-    bad(`policy_attachments[${index}] must be a mapping, got ${describe(entry)}`, path);
+    bad(`policy_attachments[${index}] must be a mapping, got ${describeValue(entry)}`, path);
     return undefined;
   }
   ctx.unknownKeys(entry, path, ATTACHMENT_KEYS, `policy_attachments[${index}]`, attachmentKeyHint);
   const policy = Object.hasOwn(entry, 'policy') ? entry.policy : '';
-  if (typeof policy !== 'string') bad(`policy must be a string, got ${describe(policy)}`, [...path, 'policy']);
+  if (typeof policy !== 'string') bad(`policy must be a string, got ${describeValue(policy)}`, [...path, 'policy']);
   const scope = entry.scope;
-  if (scope !== undefined && scope !== null && typeof scope !== 'string') bad(`scope must be a string, got ${describe(scope)}`, [...path, 'scope']);
+  if (scope !== undefined && scope !== null && typeof scope !== 'string') bad(`scope must be a string, got ${describeValue(scope)}`, [...path, 'scope']);
   const lists = LIST_FIELDS.map((field) => {
     const v = entry[field];
     if (v === undefined || v === null) return undefined;
     if (!Array.isArray(v)) {
-      bad(`${field} must be a list of strings, got ${describe(v)}`, [...path, field]);
+      bad(`${field} must be a list of strings, got ${describeValue(v)}`, [...path, field]);
       return undefined;
     }
     v.forEach((s: unknown, i) => {
-      if (typeof s !== 'string') bad(`${field}[${i}] must be a string, got ${describe(s)}`, [...path, field, i]);
+      if (typeof s !== 'string') bad(`${field}[${i}] must be a string, got ${describeValue(s)}`, [...path, field, i]);
     });
     // Empty means unset (§3, §12).
     return v.length > 0 ? Object.freeze((v as string[]).map((s) => ctx.intern(s))) : undefined;

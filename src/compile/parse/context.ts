@@ -106,13 +106,3 @@ export function isTruthy(v: unknown): boolean {
   if (isMapping(v)) return Object.keys(v).length > 0;
   return true;
 }
-
-/** A YAML value described for a message: its type, and a scalar's value (strings cut at 40 characters). */
-export function describe(v: unknown): string {
-  if (v === null || v === undefined) return 'null';
-  if (typeof v === 'string') return `a string ('${v.length > 40 ? `${v.slice(0, 37)}...` : v}')`;
-  if (typeof v === 'number' || typeof v === 'boolean') return `a ${typeof v} (${String(v)})`;
-  if (Array.isArray(v)) return 'a list';
-  if (v instanceof Date) return 'a date';
-  return isMapping(v) ? 'a mapping' : 'a value of another type';
-}

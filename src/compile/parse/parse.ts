@@ -1,9 +1,10 @@
+import { describeValue } from '../../model/describe.js';
 import type { Bundle } from '../../model/bundle.js';
 import { compareIssues, type Issue } from '../../model/issue.js';
 import type { AttachmentSpec, GuardrailSpec, PolicySpec, PolicyVersionSpec } from '../../model/policy.js';
 import { formatPath } from '../issues.js';
 import { parseAttachment } from './attachment.js';
-import { describe, didYouMean, isMapping, ParseContext, type Mapping } from './context.js';
+import { didYouMean, isMapping, ParseContext, type Mapping } from './context.js';
 import { parseGuardrail } from './guardrail.js';
 import { parsePolicy } from './policy.js';
 import { parseVersions } from './versions.js';
@@ -58,7 +59,7 @@ export function* parseBundle(bundle: Bundle): Steps<ParseResult> {
       legacyListPolicies: policies.legacyList,
     });
   } else if (data !== null && data !== undefined) {
-    ctx.error('invalid_bundle', `the bundle must be a mapping (guardrails:, policies:, policy_attachments:), got ${describe(data)}`, []);
+    ctx.error('invalid_bundle', `the bundle must be a mapping (guardrails:, policies:, policy_attachments:), got ${describeValue(data)}`, []);
   }
   return { parsed, issues: ctx.issues.sort(compareIssues) };
 }
@@ -103,7 +104,7 @@ function warnNearMissSections(ctx: ParseContext, data: Mapping): void {
 function parseGuardrails(ctx: ParseContext, raw: unknown): { specs: readonly GuardrailSpec[]; names: ReadonlySet<string> } {
   if (raw === null || raw === undefined) return { specs: Object.freeze([]), names: NO_NAMES };
   if (!Array.isArray(raw)) {
-    ctx.error('invalid_bundle', `guardrails must be a list of guardrail definitions, got ${describe(raw)}`, ['guardrails']);
+    ctx.error('invalid_bundle', `guardrails must be a list of guardrail definitions, got ${describeValue(raw)}`, ['guardrails']);
     return { specs: Object.freeze([]), names: NO_NAMES };
   }
   const out: GuardrailSpec[] = [];
@@ -135,7 +136,7 @@ interface ParsedPolicies {
 function* parsePolicies(ctx: ParseContext, raw: unknown): Steps<ParsedPolicies> {
   if (raw === null || raw === undefined) return { specs: Object.freeze([]), broken: NO_NAMES, legacyList: NO_NAMES };
   if (!isMapping(raw)) {
-    ctx.error('invalid_bundle', `policies must be a mapping of policy name to policy, got ${describe(raw)}`, ['policies']);
+    ctx.error('invalid_bundle', `policies must be a mapping of policy name to policy, got ${describeValue(raw)}`, ['policies']);
     return { specs: Object.freeze([]), broken: NO_NAMES, legacyList: NO_NAMES };
   }
   const nonString = new Map((ctx.bundle.keysAt(['policies']) ?? []).filter((k) => !k.isString).map((k) => [k.name, k.source]));
@@ -166,7 +167,7 @@ function* parsePolicies(ctx: ParseContext, raw: unknown): Steps<ParsedPolicies> 
 function* parseAttachments(ctx: ParseContext, raw: unknown): Steps<readonly AttachmentSpec[]> {
   if (raw === null || raw === undefined) return Object.freeze([]);
   if (!Array.isArray(raw)) {
-    ctx.error('invalid_bundle', `policy_attachments must be a list of attachments, got ${describe(raw)}`, ['policy_attachments']);
+    ctx.error('invalid_bundle', `policy_attachments must be a list of attachments, got ${describeValue(raw)}`, ['policy_attachments']);
     return Object.freeze([]);
   }
   const out: AttachmentSpec[] = [];

@@ -1,6 +1,7 @@
+import { describeValue } from '../../model/describe.js';
 import type { DocPath } from '../../model/bundle.js';
 import type { Action, PipelineMode, PipelineSpec, PipelineStepSpec } from '../../model/policy.js';
-import { describe, didYouMean, isMapping, type Bad, type ParseContext } from './context.js';
+import { didYouMean, isMapping, type Bad, type ParseContext } from './context.js';
 
 const STEP_KEYS = ['guardrail', 'on_fail', 'on_pass', 'pass_data', 'modify_response_message', 'on_error', 'timeout_ms'];
 const ACTIONS: readonly Action[] = ['allow', 'block', 'modify_response', 'next'];
@@ -16,7 +17,7 @@ const MODE_LIST = `['post_call', 'pre_call']`;
 export function parsePipeline(ctx: ParseContext, name: string, raw: unknown, bad: Bad): PipelineSpec | undefined {
   const path = ['policies', name, 'pipeline'];
   if (!isMapping(raw)) {
-    bad(`pipeline must be a mapping with mode and steps, got ${describe(raw)}`, path);
+    bad(`pipeline must be a mapping with mode and steps, got ${describeValue(raw)}`, path);
     return undefined;
   }
   ctx.unknownKeys(raw, path, ['mode', 'steps'], `the pipeline of policy '${name}'`);
@@ -27,11 +28,11 @@ export function parsePipeline(ctx: ParseContext, name: string, raw: unknown, bad
   };
   // The config parser fills in pre_call; an explicit null is still not a string.
   const mode = Object.hasOwn(raw, 'mode') ? raw.mode : 'pre_call';
-  if (typeof mode !== 'string') fail(`pipeline.mode must be a string, got ${describe(mode)}`, [...path, 'mode']);
+  if (typeof mode !== 'string') fail(`pipeline.mode must be a string, got ${describeValue(mode)}`, [...path, 'mode']);
   else if (!(MODES as readonly string[]).includes(mode)) fail(`pipeline.mode: Invalid mode '${mode}'. Must be one of: ${MODE_LIST}`, [...path, 'mode']);
   const steps = raw.steps;
   if (!Array.isArray(steps)) {
-    fail(`pipeline.steps must be a list of at least 1 step, got ${describe(steps)}`, [...path, 'steps']);
+    fail(`pipeline.steps must be a list of at least 1 step, got ${describeValue(steps)}`, [...path, 'steps']);
     return undefined;
   }
   if (steps.length === 0) fail('pipeline.steps must have at least 1 step', [...path, 'steps']);
@@ -44,7 +45,7 @@ export function parsePipeline(ctx: ParseContext, name: string, raw: unknown, bad
 function parseStep(raw: unknown, i: number, path: DocPath, bad: Bad): PipelineStepSpec | undefined {
   const label = `pipeline.steps[${i}]`;
   if (!isMapping(raw)) {
-    bad(`${label} must be a mapping with a guardrail, got ${describe(raw)}`, path);
+    bad(`${label} must be a mapping with a guardrail, got ${describeValue(raw)}`, path);
     return undefined;
   }
   for (const key of Object.keys(raw)) {
@@ -55,25 +56,25 @@ function parseStep(raw: unknown, i: number, path: DocPath, bad: Bad): PipelineSt
     if (!Object.hasOwn(raw, key) || (key === 'on_error' && raw[key] === null)) return fallback;
     const v = raw[key];
     if (typeof v === 'string' && (ACTIONS as readonly string[]).includes(v)) return v as Action;
-    if (typeof v !== 'string') bad(`${label}.${key} must be a string, got ${describe(v)}`, [...path, key]);
+    if (typeof v !== 'string') bad(`${label}.${key} must be a string, got ${describeValue(v)}`, [...path, key]);
     else bad(`${label}.${key}: Invalid action '${v}'. Must be one of: ${ACTION_LIST}`, [...path, key]);
     return undefined;
   };
   const guardrail = raw.guardrail;
   if (guardrail === undefined) bad(`${label}.guardrail is required`, path);
-  else if (typeof guardrail !== 'string') bad(`${label}.guardrail must be a string, got ${describe(guardrail)}`, [...path, 'guardrail']);
+  else if (typeof guardrail !== 'string') bad(`${label}.guardrail must be a string, got ${describeValue(guardrail)}`, [...path, 'guardrail']);
   const onFail = action('on_fail', 'block');
   const onPass = action('on_pass', 'allow');
   const onError = action('on_error', undefined);
   const passData = Object.hasOwn(raw, 'pass_data') ? pydanticBool(raw.pass_data) : false;
-  if (passData === undefined) bad(`${label}.pass_data must be a boolean, got ${describe(raw.pass_data)}`, [...path, 'pass_data']);
+  if (passData === undefined) bad(`${label}.pass_data must be a boolean, got ${describeValue(raw.pass_data)}`, [...path, 'pass_data']);
   const message = raw.modify_response_message;
   if (message !== undefined && message !== null && typeof message !== 'string') {
-    bad(`${label}.modify_response_message must be a string, got ${describe(message)}`, [...path, 'modify_response_message']);
+    bad(`${label}.modify_response_message must be a string, got ${describeValue(message)}`, [...path, 'modify_response_message']);
   }
   const timeout = raw.timeout_ms;
   const isTimeoutOk = timeout === undefined || timeout === null || (Number.isSafeInteger(timeout) && (timeout as number) > 0);
-  if (!isTimeoutOk) bad(`${label}.timeout_ms must be a positive integer (milliseconds), got ${describe(timeout)}`, [...path, 'timeout_ms']);
+  if (!isTimeoutOk) bad(`${label}.timeout_ms must be a positive integer (milliseconds), got ${describeValue(timeout)}`, [...path, 'timeout_ms']);
   if (typeof guardrail !== 'string' || !onFail || !onPass || passData === undefined) return undefined;
   return Object.freeze({
     guardrail,

@@ -1,6 +1,7 @@
+import { describeValue } from '../../model/describe.js';
 import type { DocPath } from '../../model/bundle.js';
 import type { ConditionSpec, PolicySpec } from '../../model/policy.js';
-import { describe, isMapping, isStringList, isTruthy, type Bad, type ParseContext } from './context.js';
+import { isMapping, isStringList, isTruthy, type Bad, type ParseContext } from './context.js';
 import { parsePipeline } from './pipeline.js';
 
 const POLICY_KEYS = ['inherit', 'description', 'guardrails', 'condition', 'pipeline'];
@@ -24,18 +25,18 @@ export function parsePolicy(ctx: ParseContext, name: string, raw: unknown, base:
     failed = true;
   };
   if (!isMapping(raw)) {
-    bad(`a policy must be a mapping, got ${describe(raw)}`, base);
+    bad(`a policy must be a mapping, got ${describeValue(raw)}`, base);
     return undefined;
   }
   ctx.unknownKeys(raw, base, POLICY_KEYS, `policy '${name}'`, policyKeyHint);
   const strList = (value: unknown, path: DocPath, label: string): readonly string[] => {
     if (value === null || value === undefined) return NONE;
     if (!Array.isArray(value)) {
-      bad(`${label} must be a list of strings, got ${describe(value)}`, path);
+      bad(`${label} must be a list of strings, got ${describeValue(value)}`, path);
       return NONE;
     }
     value.forEach((v: unknown, i) => {
-      if (typeof v !== 'string') bad(`${label}[${i}] must be a string, got ${describe(v)}`, [...path, i]);
+      if (typeof v !== 'string') bad(`${label}[${i}] must be a string, got ${describeValue(v)}`, [...path, i]);
     });
     return frozenList(value.filter((v): v is string => typeof v === 'string'), ctx);
   };
@@ -50,7 +51,7 @@ export function parsePolicy(ctx: ParseContext, name: string, raw: unknown, base:
   } else if (isTruthy(guardrails)) {
     // The legacy list form: `guardrails: [a, b]` is `add: [a, b]`.
     if (Array.isArray(guardrails)) add = strList(guardrails, [...base, 'guardrails'], 'guardrails');
-    else bad(`add must be a list: guardrails is ${describe(guardrails)}; write guardrails: [name] or guardrails: {add: [name]}`, [...base, 'guardrails']);
+    else bad(`add must be a list: guardrails is ${describeValue(guardrails)}; write guardrails: [name] or guardrails: {add: [name]}`, [...base, 'guardrails']);
   }
 
   const condition = parseCondition(ctx, name, raw.condition, bad);
@@ -59,7 +60,7 @@ export function parsePolicy(ctx: ParseContext, name: string, raw: unknown, base:
   const optionalString = (key: 'inherit' | 'description'): string | undefined => {
     const v = raw[key];
     if (v === null || v === undefined) return undefined;
-    if (typeof v !== 'string') bad(`${key} must be a string, got ${describe(v)}`, [...base, key]);
+    if (typeof v !== 'string') bad(`${key} must be a string, got ${describeValue(v)}`, [...base, key]);
     return typeof v === 'string' ? v : undefined;
   };
   const inherit = optionalString('inherit');
@@ -74,7 +75,7 @@ function parseCondition(ctx: ParseContext, name: string, raw: unknown, bad: Bad)
   // Only a truthy condition builds one: `condition: {}` is no condition.
   if (!isTruthy(raw)) return undefined;
   if (!isMapping(raw)) {
-    bad(`condition must be a mapping such as {model: ...}, got ${describe(raw)} (LiteLLM fails with AttributeError: '${pyType(raw)}' object has no attribute 'get')`, path);
+    bad(`condition must be a mapping such as {model: ...}, got ${describeValue(raw)} (LiteLLM fails with AttributeError: '${pyType(raw)}' object has no attribute 'get')`, path);
     return undefined;
   }
   ctx.unknownKeys(raw, path, ['model'], `the condition of policy '${name}'`, conditionKeyHint);
@@ -84,10 +85,10 @@ function parseCondition(ctx: ParseContext, name: string, raw: unknown, bad: Bad)
   if (isStringList(model)) return Object.freeze({ model: frozenList(model, ctx) });
   if (Array.isArray(model)) {
     model.forEach((m: unknown, i) => {
-      if (typeof m !== 'string') bad(`condition.model[${i}] must be a string, got ${describe(m)}`, [...path, 'model', i]);
+      if (typeof m !== 'string') bad(`condition.model[${i}] must be a string, got ${describeValue(m)}`, [...path, 'model', i]);
     });
   } else {
-    bad(`condition.model must be a string, a list of strings or null, got ${describe(model)}`, [...path, 'model']);
+    bad(`condition.model must be a string, a list of strings or null, got ${describeValue(model)}`, [...path, 'model']);
   }
   return undefined;
 }

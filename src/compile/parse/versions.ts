@@ -1,5 +1,6 @@
+import { describeValue } from '../../model/describe.js';
 import type { PolicyVersionSpec } from '../../model/policy.js';
-import { describe, isMapping, ParseContext } from './context.js';
+import { isMapping, ParseContext } from './context.js';
 import { parsePolicy } from './policy.js';
 
 const VERSION_KEYS = ['policy_id', 'policy_name', 'version_number', 'version_status'];
@@ -12,7 +13,7 @@ const VERSION_KEYS = ['policy_id', 'policy_name', 'version_number', 'version_sta
 export function parseVersions(ctx: ParseContext, raw: unknown): readonly PolicyVersionSpec[] {
   if (raw === null || raw === undefined) return Object.freeze([]);
   if (!Array.isArray(raw)) {
-    ctx.error('invalid_bundle', `policy_versions must be a list, got ${describe(raw)}`, ['policy_versions']);
+    ctx.error('invalid_bundle', `policy_versions must be a list, got ${describeValue(raw)}`, ['policy_versions']);
     return Object.freeze([]);
   }
   const out: PolicyVersionSpec[] = [];
@@ -20,11 +21,11 @@ export function parseVersions(ctx: ParseContext, raw: unknown): readonly PolicyV
   raw.forEach((entry: unknown, i) => {
     const path = ['policy_versions', i];
     const skip = (why: string): void => ctx.warn('invalid_syntax', `policy version policy_versions[${i}] is ignored: ${why}`, path);
-    if (!isMapping(entry)) return skip(`expected a mapping, got ${describe(entry)}`);
+    if (!isMapping(entry)) return skip(`expected a mapping, got ${describeValue(entry)}`);
     const { policy_id: id, policy_name: name, version_number: number, version_status: status } = entry;
     if (typeof id !== 'string' || id === '') return skip('policy_id must be a non-empty string');
     if (typeof name !== 'string' || name === '') return skip(`policy_name of version ${id} must be a non-empty string`);
-    if (status !== 'draft' && status !== 'published') return skip(`version ${id} has status ${typeof status === 'string' ? `'${status}'` : describe(status)}; only draft and published versions are kept here`);
+    if (status !== 'draft' && status !== 'published') return skip(`version ${id} has status ${typeof status === 'string' ? `'${status}'` : describeValue(status)}; only draft and published versions are kept here`);
     if (typeof number !== 'number' || !Number.isInteger(number)) return skip(`version ${id} has no integer version_number`);
     if (seen.has(id)) return skip(`policy_id ${id} appears twice`);
     // Parse the policy fields in a context of their own: their errors become warnings.

@@ -1,8 +1,9 @@
+import { describeValue } from '../../model/describe.js';
 import type { GuardrailSpec } from '../../model/policy.js';
 import { PREBUILT_PATTERNS } from './prebuilt-patterns.js';
 import { compileContentPattern } from './regex.js';
-import type { GuardrailCompileContext } from '../index.js';
-import { createParamReporter, describe, isAbsent, isMapping, warnUnknownKeys, type ParamReporter } from '../params.js';
+import type { GuardrailCompileContext } from '../kind.js';
+import { createParamReporter, isAbsent, isMapping, warnUnknownKeys, type ParamReporter } from '../params.js';
 
 /** What the content filter does on a match (LiteLLM's ContentFilterAction; case-sensitive). */
 export type ContentFilterAction = 'BLOCK' | 'MASK';
@@ -91,14 +92,14 @@ function reportUnsupported(p: Readonly<Record<string, unknown>>, report: ParamRe
 function listAt(value: unknown, key: string, report: ParamReporter): readonly unknown[] {
   if (isAbsent(value)) return [];
   if (Array.isArray(value)) return value;
-  report.error(`${key} must be a list, got ${describe(value)}`, [key]);
+  report.error(`${key} must be a list, got ${describeValue(value)}`, [key]);
   return [];
 }
 
 function parsePattern(entry: unknown, i: number, format: ((name: string) => string) | undefined, ctx: GuardrailCompileContext, report: ParamReporter): FilterPattern[] {
   const at = ['patterns', i];
   if (!isMapping(entry)) {
-    report.error(`patterns[${i}] must be a mapping with pattern_type and action, got ${describe(entry)}`, at);
+    report.error(`patterns[${i}] must be a mapping with pattern_type and action, got ${describeValue(entry)}`, at);
     return [];
   }
   warnUnknownKeys(entry, PATTERN_KEYS, at, report);
@@ -146,13 +147,13 @@ function parseKeywords(entries: readonly unknown[], report: ParamReporter): Filt
   entries.forEach((entry, i) => {
     const at = ['blocked_words', i];
     if (!isMapping(entry)) {
-      report.error(`blocked_words[${i}] must be a mapping with keyword and action, got ${describe(entry)}`, at);
+      report.error(`blocked_words[${i}] must be a mapping with keyword and action, got ${describeValue(entry)}`, at);
       return;
     }
     warnUnknownKeys(entry, WORD_KEYS, at, report);
     const action = parseAction(entry.action, [...at, 'action'], `blocked_words[${i}]`, report);
     const { keyword, description } = entry;
-    if (!isAbsent(description) && typeof description !== 'string') report.error(`description must be a string, got ${describe(description)}`, [...at, 'description']);
+    if (!isAbsent(description) && typeof description !== 'string') report.error(`description must be a string, got ${describeValue(description)}`, [...at, 'description']);
     if (typeof keyword !== 'string' || keyword === '') {
       report.error(`blocked_words[${i}] needs a keyword (a non-empty string; an empty one would match every text), got ${show(keyword)}`, [...at, 'keyword']);
       return;
@@ -177,7 +178,7 @@ function parseAction(value: unknown, at: readonly (string | number)[], where: st
 function templateText(value: unknown, key: string, fallback: string, report: ParamReporter): string | undefined {
   const text = isAbsent(value) || value === '' ? fallback : value;
   if (typeof text !== 'string') {
-    report.error(`${key} must be a string, got ${describe(text)}`, [key]);
+    report.error(`${key} must be a string, got ${describeValue(text)}`, [key]);
     return undefined;
   }
   // Older LiteLLM versions pass tags to re.sub, which reads a backslash as an escape.
@@ -223,5 +224,5 @@ function splitFormat(text: string): (string | undefined)[] | undefined {
 
 // Config values in messages: strings quoted, other types named.
 function show(v: unknown): string {
-  return typeof v === 'string' ? `'${v}'` : describe(v);
+  return typeof v === 'string' ? `'${v}'` : describeValue(v);
 }

@@ -1,7 +1,7 @@
 import type { GuardrailCheck, GuardrailVerdict } from '../../model/guardrail.js';
 import { parseContentFilterConfig, type ContentFilterConfig, type FilterPattern } from './config.js';
 import { escapeRegExpLiteral } from './regex.js';
-import type { GuardrailKind } from '../index.js';
+import type { GuardrailKind } from '../kind.js';
 import { createKeywordMatcher } from './keywords.js';
 
 const PASS: GuardrailVerdict = Object.freeze({ outcome: 'pass' });

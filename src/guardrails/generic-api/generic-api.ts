@@ -1,7 +1,9 @@
+import { describeValue } from '../../model/describe.js';
 import type { GuardrailSpec } from '../../model/policy.js';
 import { createGenericApiCheck, type GenericApiTarget } from './check.js';
 import { GENERIC_API_PATH } from './wire.js';
-import type { GuardrailCompileContext, GuardrailKind } from '../index.js';
+import type { GuardrailCompileContext, GuardrailKind } from '../kind.js';
+import { createParamReporter, isAbsent, isMapping, warnUnknownKeys } from '../params.js';
 
 /** `litellm_params.timeout` when unset, in seconds. */
 export const DEFAULT_GENERIC_API_TIMEOUT_SECONDS = 5;
@@ -14,13 +16,15 @@ const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 // LiteLLM reads `os.environ/NAME` values from its own environment; the sidecar reads no environment here.
 const ENV_REFERENCE = /^os\.environ\//;
+const OWN_KEYS = new Set(['api_base', 'api_key', 'headers', 'additional_provider_specific_params', 'timeout']);
 
 /**
  * LiteLLM's Generic Guardrail API (`guardrail: generic_guardrail_api`): POSTs the texts to
  * `api_base` + `/beta/litellm_basic_guardrail_api` and follows the answer's `action`. Settings:
  * `api_base` (required, http or https), `api_key` (sent as `x-api-key`), `headers`,
  * `additional_provider_specific_params`, `timeout` (seconds, default 5). Every bad setting is
- * reported, located under `litellm_params`; then no check is built.
+ * reported, located under `litellm_params`; then no check is built. Other keys are warned about
+ * (a typo there would silently do nothing).
  */
 export const genericGuardrailApi: GuardrailKind = {
   kind: 'generic_guardrail_api',
@@ -36,12 +40,10 @@ export const genericGuardrailApi: GuardrailKind = {
 };
 
 function parseTarget(spec: GuardrailSpec, ctx: GuardrailCompileContext): GenericApiTarget | undefined {
-  let ok = true;
-  const bad = (message: string, ...path: string[]): void => {
-    ok = false;
-    ctx.report('error', 'invalid_guardrail_config', `guardrail '${spec.name}' (generic_guardrail_api): ${message}`, path);
-  };
+  const report = createParamReporter(spec, ctx);
+  const bad = (message: string, ...path: string[]): void => report.error(message, path);
   const p = spec.params;
+  warnUnknownKeys(p, OWN_KEYS, [], report);
 
   // A missing api_base is reported at litellm_params, which has a location in the file.
   const isMissing = p.api_base === undefined || p.api_base === null || p.api_base === '';
@@ -49,8 +51,8 @@ function parseTarget(spec: GuardrailSpec, ctx: GuardrailCompileContext): Generic
 
   // Content-Type first, then the configured headers, then api_key: later ones win, as in LiteLLM.
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (p.headers !== undefined && p.headers !== null) {
-    if (!isMapping(p.headers)) bad(`headers must be a mapping of header names to strings, got ${describe(p.headers)}`, 'headers');
+  if (!isAbsent(p.headers)) {
+    if (!isMapping(p.headers)) bad(`headers must be a mapping of header names to strings, got ${describeValue(p.headers)}`, 'headers');
     else {
       for (const [name, value] of Object.entries(p.headers)) {
         const problem = headerProblem(name, value);
@@ -59,8 +61,8 @@ function parseTarget(spec: GuardrailSpec, ctx: GuardrailCompileContext): Generic
       }
     }
   }
-  if (p.api_key !== undefined && p.api_key !== null) {
-    if (typeof p.api_key !== 'string' || p.api_key === '') bad(`api_key must be a non-empty string, got ${describe(p.api_key)}`, 'api_key');
+  if (!isAbsent(p.api_key)) {
+    if (typeof p.api_key !== 'string' || p.api_key === '') bad(`api_key must be a non-empty string, got ${describeValue(p.api_key)}`, 'api_key');
     else if (ENV_REFERENCE.test(p.api_key)) bad(envMessage('api_key'), 'api_key');
     else if (!HEADER_VALUE.test(p.api_key)) bad('api_key contains characters not allowed in an HTTP header (line breaks or control characters)', 'api_key');
     else headers['x-api-key'] = p.api_key;
@@ -68,20 +70,20 @@ function parseTarget(spec: GuardrailSpec, ctx: GuardrailCompileContext): Generic
 
   let additionalParams: Readonly<Record<string, unknown>> = Object.freeze({});
   const extra = p.additional_provider_specific_params;
-  if (extra !== undefined && extra !== null) {
-    if (!isMapping(extra)) bad(`additional_provider_specific_params must be a mapping, got ${describe(extra)}`, 'additional_provider_specific_params');
+  if (!isAbsent(extra)) {
+    if (!isMapping(extra)) bad(`additional_provider_specific_params must be a mapping, got ${describeValue(extra)}`, 'additional_provider_specific_params');
     else additionalParams = Object.freeze({ ...extra });
   }
 
   let timeoutSeconds = DEFAULT_GENERIC_API_TIMEOUT_SECONDS;
-  if (p.timeout !== undefined && p.timeout !== null) {
+  if (!isAbsent(p.timeout)) {
     const t = p.timeout;
     if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0 || t > MAX_GENERIC_API_TIMEOUT_SECONDS) {
-      bad(`timeout must be a number of seconds above 0 and at most ${MAX_GENERIC_API_TIMEOUT_SECONDS}, got ${typeof t === 'number' ? t : describe(t)}`, 'timeout');
+      bad(`timeout must be a number of seconds above 0 and at most ${MAX_GENERIC_API_TIMEOUT_SECONDS}, got ${typeof t === 'number' ? t : describeValue(t)}`, 'timeout');
     } else timeoutSeconds = t;
   }
 
-  if (!ok || url === undefined) return undefined;
+  if (report.hasErrors || url === undefined) return undefined;
   return Object.freeze({ url, headers: Object.freeze(headers), additionalParams, timeoutMs: Math.max(1, Math.round(timeoutSeconds * 1000)) });
 }
 
@@ -100,7 +102,7 @@ function apiBaseProblem(value: unknown): string | undefined {
   if (value === undefined || value === null || value === '') {
     return 'api_base is required: the http(s) URL of the guardrail API (the sidecar does not read GENERIC_GUARDRAIL_API_BASE)';
   }
-  if (typeof value !== 'string') return `api_base must be a URL string, got ${describe(value)}`;
+  if (typeof value !== 'string') return `api_base must be a URL string, got ${describeValue(value)}`;
   if (ENV_REFERENCE.test(value)) return envMessage('api_base');
   let parsed: URL;
   try {
@@ -121,7 +123,7 @@ function apiBaseProblem(value: unknown): string | undefined {
 function headerProblem(name: string, value: unknown): string | undefined {
   if (!HTTP_TOKEN.test(name)) return `header name ${JSON.stringify(name)} is not a valid HTTP header name`;
   if (CLIENT_OWNED_HEADERS.has(name.toLowerCase())) return `header ${JSON.stringify(name)} is set by the HTTP client and cannot be configured`;
-  if (typeof value !== 'string') return `header ${JSON.stringify(name)} must be a string, got ${describe(value)}`;
+  if (typeof value !== 'string') return `header ${JSON.stringify(name)} must be a string, got ${describeValue(value)}`;
   if (ENV_REFERENCE.test(value)) return envMessage(`header ${JSON.stringify(name)}`);
   if (!HEADER_VALUE.test(value)) return `header ${JSON.stringify(name)} contains characters not allowed in an HTTP header (line breaks or control characters)`;
   return undefined;
@@ -129,14 +131,4 @@ function headerProblem(name: string, value: unknown): string | undefined {
 
 function envMessage(what: string): string {
   return `${what} is a LiteLLM environment reference (os.environ/...), which the sidecar does not resolve; give the value itself`;
-}
-
-function isMapping(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  return typeof v === 'object' ? 'a mapping' : `a ${typeof v}`;
 }

@@ -1,3 +1,4 @@
+import { describeValue } from '../../model/describe.js';
 import type { GuardrailInput, GuardrailVerdict } from '../../model/guardrail.js';
 
 /** The path LiteLLM appends to `api_base` (unless `api_base` already ends with it). */
@@ -48,25 +49,25 @@ export function genericApiVerdict(value: unknown, inputTextCount: number, where:
     detail: `the guardrail API at ${where} answered with an unexpected shape: ${what}`,
   });
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return bad(`expected a JSON object, got ${describe(value)}`);
+    return bad(`expected a JSON object, got ${describeValue(value)}`);
   }
   const body = value as Record<string, unknown>;
   const action = body.action;
-  if (typeof action !== 'string') return bad(`"action" must be a string, got ${describe(action)}`);
+  if (typeof action !== 'string') return bad(`"action" must be a string, got ${describeValue(action)}`);
   switch (action) {
     case 'NONE':
       return { outcome: 'pass' };
     case 'BLOCKED': {
       const reason = body.blocked_reason;
       if (reason !== undefined && reason !== null && typeof reason !== 'string') {
-        return bad(`"blocked_reason" must be a string, got ${describe(reason)}`);
+        return bad(`"blocked_reason" must be a string, got ${describeValue(reason)}`);
       }
       return { outcome: 'fail', detail: capReason(reason || DEFAULT_BLOCKED_REASON) };
     }
     case 'GUARDRAIL_INTERVENED': {
       const texts = body.texts;
       if (!Array.isArray(texts) || !texts.every((t) => typeof t === 'string')) {
-        return bad(`GUARDRAIL_INTERVENED needs "texts", an array of strings, got ${describe(texts)}`);
+        return bad(`GUARDRAIL_INTERVENED needs "texts", an array of strings, got ${describeValue(texts)}`);
       }
       if (texts.length !== inputTextCount) {
         return bad(`GUARDRAIL_INTERVENED returned ${texts.length} texts for ${inputTextCount} input texts`);
@@ -87,12 +88,4 @@ function capReason(reason: string): string {
   // Do not leave half of a surrogate pair at the end.
   if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
   return `${cut}…`;
-}
-
-/** The JSON type of a value (never the value itself: it may be text from the prompt). */
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }

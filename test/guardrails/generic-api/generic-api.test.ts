@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compile } from '../../../src/compile/compile.js';
-import type { GuardrailEnv } from '../../../src/guardrails/index.js';
+import type { GuardrailEnv } from '../../../src/guardrails/kind.js';
 import type { CompiledGuardrail, GuardrailInput, GuardrailVerdict } from '../../../src/model/guardrail.js';
 import type { Issue } from '../../../src/model/issue.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
@@ -93,7 +93,7 @@ ${params
 `;
 }
 
-/** Compiles the guardrail through the real finish(compile()); fails the test if the bundle has errors. */
+/** Compiles the guardrail through the real compile; fails the test if the bundle has errors. */
 function compiled(params: string, guardrailEnv: GuardrailEnv = env()): CompiledGuardrail {
   const result = finish(compile(bundleFromYaml(bundleYaml(params)), { mode: 'strict', guardrailEnv }));
   if (!result.ok) throw new Error(`unexpected issues: ${JSON.stringify(result.issues)}`);
@@ -383,6 +383,15 @@ timeout: -1`);
     expect(at('additional_provider_specific_params')).toContain('must be a mapping');
     expect(at('timeout')).toContain('above 0');
     expect(issues).toHaveLength(7);
+  });
+
+  it('warns about an unknown setting at its location, so a typo is not silently ignored', () => {
+    const result = finish(compile(bundleFromYaml(bundleYaml('api_base: http://guard.example\ntimout: 2')), { mode: 'strict', guardrailEnv: env() }));
+    expect(result.ok).toBe(true);
+    expect(result.issues).toEqual([
+      expect.objectContaining({ severity: 'warning', rule: 'invalid_guardrail_config', path: 'guardrails[0].litellm_params.timout', line: 7 }),
+    ]);
+    expect(result.issues[0]!.message).toContain("guardrail 'vendor' (generic_guardrail_api): unknown key 'timout' is ignored");
   });
 
   it('requires api_base', () => {

@@ -8,11 +8,12 @@ import { CallInterceptor } from './admission/call-interceptor.js';
 import type { DecisionLog } from './handlers/decision-log.js';
 import { EncodedDecisionService } from './convert/encoded.js';
 import { PdpHealth } from './health.js';
-import { CallLimiter, guardService } from './admission/call-limiter.js';
+import { CallLimiter } from './admission/call-limiter.js';
 import { listenRefusal, toGrpcTarget, type ListenAddress } from './listen-address.js';
 import { createDecisionService } from './handlers/decision-service.js';
 import { addReflectionService } from './reflection.js';
 import { SnapshotMemos, type ResolveMemoLimits } from './handlers/resolve-memo.js';
+import { guardService } from './status.js';
 import { toServerCredentials, type TlsMaterial } from './tls.js';
 import { WatchStreams, type ActivationEvents } from './handlers/watch.js';
 

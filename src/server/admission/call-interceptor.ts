@@ -7,7 +7,8 @@ import {
   type ServiceDefinition,
 } from '@grpc/grpc-js';
 import type { GrpcMethodMetrics, GrpcServerMetrics } from '../../metrics/grpc-server.js';
-import { LATE, refusal, type CallLimiter } from './call-limiter.js';
+import { STATUS } from '../status.js';
+import { refusal, type CallLimiter } from './call-limiter.js';
 
 type Listener = Parameters<ServerInterceptingCallInterface['start']>[0];
 type Status = Parameters<ServerInterceptingCallInterface['sendStatus']>[0];
@@ -94,8 +95,8 @@ class MeasuredCall implements ServerInterceptingCallInterface, Listener {
     if (this.#refusal !== undefined) return;
     // The message is in: the handler runs next (a stream's now, a unary's at half-close).
     if (this.#isAdmitted && this.#deadlineMs !== Infinity && this.#deadlineMs <= Date.now()) {
-      this.#refusal = LATE;
-      return this.sendStatus(LATE);
+      this.#refusal = STATUS.DEADLINE_PASSED;
+      return this.sendStatus(STATUS.DEADLINE_PASSED);
     }
     this.#listener?.onReceiveMessage(message);
   }

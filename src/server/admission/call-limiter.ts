@@ -1,13 +1,5 @@
-import {
-  status,
-  type MethodDefinition,
-  type sendUnaryData,
-  type ServerUnaryCall,
-  type ServiceDefinition,
-  type UntypedHandleCall,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
-import type { Logger } from 'pino';
+import { overloaded } from '../../errors.js';
+import { STATUS, toStatus, type WireStatus } from '../status.js';
 
 /** Default cap on decision API calls in flight: far above a gateway pod's concurrency, small enough to bound memory. */
 export const DEFAULT_MAX_IN_FLIGHT = 2048;
@@ -25,8 +17,12 @@ export class CallLimiter {
   #streams = 0;
   #idleWaiters: (() => void)[] = [];
 
+  /** The refusal of a call beyond the cap (made once: refusals must stay cheap under overload). */
+  readonly overloaded: WireStatus;
+
   constructor(maxInFlight: number = DEFAULT_MAX_IN_FLIGHT) {
     this.maxInFlight = maxInFlight;
+    this.overloaded = Object.freeze(toStatus(overloaded(maxInFlight)));
   }
 
   /** Unary calls admitted and not yet answered. */
@@ -64,48 +60,13 @@ export class CallLimiter {
   }
 }
 
-/** The refusal of a call whose deadline passed before its handler could start. */
-export const LATE = Object.freeze({
-  code: status.DEADLINE_EXCEEDED,
-  details: 'the deadline passed before the call started; nothing was done',
-});
-
 /**
  * Why a call must not start, or undefined if it may: its deadline has already passed
  * (DEADLINE_EXCEEDED, no work done) or the server is at its cap (RESOURCE_EXHAUSTED).
  */
-export function refusal(deadlineMs: number, limiter: CallLimiter): { code: status; details: string } | undefined {
+export function refusal(deadlineMs: number, limiter: CallLimiter): WireStatus | undefined {
   // No deadline (Infinity) skips the clock read.
-  if (deadlineMs !== Infinity && deadlineMs <= Date.now()) return LATE;
-  if (!limiter.hasRoom)
-    return {
-      code: status.RESOURCE_EXHAUSTED,
-      details: `the sidecar is at its limit of ${limiter.maxInFlight} calls in flight; retry with backoff`,
-    };
+  if (deadlineMs !== Infinity && deadlineMs <= Date.now()) return STATUS.DEADLINE_PASSED;
+  if (!limiter.hasRoom) return limiter.overloaded;
   return undefined;
-}
-
-/**
- * Wraps a service's unary handlers once, at registration, so a handler that throws (a bug) is
- * logged and answered INTERNAL "internal error" (grpc-js would put the exception's message on the
- * wire). Adds no allocation per call. Other handlers pass through unchanged.
- */
-export function guardService<T extends UntypedServiceImplementation>(definition: ServiceDefinition, impl: T, log: Logger): T {
-  const out: UntypedServiceImplementation = { ...impl };
-  for (const [name, def] of Object.entries(definition) as [string, MethodDefinition<unknown, unknown>][]) {
-    // grpc-js finds a handler by the definition's key or, for proto-loader definitions, its originalName.
-    const key = name in impl ? name : def.originalName;
-    const handler = key === undefined ? undefined : impl[key];
-    if (key === undefined || handler === undefined || def.requestStream || def.responseStream) continue;
-    const fn = handler as (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => void;
-    out[key] = ((call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>): void => {
-      try {
-        fn(call, callback);
-      } catch (e) {
-        log.error({ err: e, method: def.path }, 'handler threw');
-        callback({ code: status.INTERNAL, details: 'internal error' });
-      }
-    }) as UntypedHandleCall;
-  }
-  return out as T;
 }

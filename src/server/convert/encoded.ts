@@ -1,5 +1,5 @@
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
-import { status, type handleUnaryCall, type StatusObject, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { handleUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { DecisionServiceService, type DecisionServiceServer } from '../../gen/guardrail/pdp/v1/decision_service.js';
 import { ResolveRequest, ResolveResponse } from '../../gen/guardrail/pdp/v1/resolve.js';
 
@@ -24,12 +24,6 @@ export interface EncodedDecisionServer extends UntypedServiceImplementation {
   executePipeline: DecisionServiceServer['executePipeline'];
   watch: DecisionServiceServer['watch'];
 }
-
-/** What grpc-js itself answers to a request that does not decode (kept identical). */
-export const UNDECODABLE_REQUEST: Readonly<Partial<StatusObject>> = Object.freeze({
-  code: status.INTERNAL,
-  details: 'Error deserializing request',
-});
 
 /** Decodes a ResolveRequest; undefined when the bytes are not one. */
 export function decodeResolveRequest(bytes: Uint8Array): ResolveRequest | undefined {

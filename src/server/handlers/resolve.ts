@@ -2,12 +2,11 @@ import type { handleUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SnapshotHolder } from '../../activation/holder.js';
 import { resolve } from '../../engine/resolve.js';
-import { PdpError } from '../../errors.js';
 import { toResolveRequest, toResolveResponse } from '../convert/resolve.js';
 import type { DecisionLog } from './decision-log.js';
-import { createResponseEncoder, decodeResolveRequest, UNDECODABLE_REQUEST } from '../convert/encoded.js';
+import { createResponseEncoder, decodeResolveRequest } from '../convert/encoded.js';
 import { MAX_MEMO_KEY_BYTES, type SnapshotMemos } from './resolve-memo.js';
-import { toStatus } from '../status.js';
+import { STATUS, toStatus } from '../status.js';
 
 export interface ResolveHandlerOptions {
   readonly holder: SnapshotHolder;
@@ -29,7 +28,7 @@ export function createResolveHandler({ holder, log, decisionLog, memos }: Resolv
   const encode = createResponseEncoder();
   return (call, callback) => {
     const snapshot = holder.current();
-    if (snapshot === undefined) return callback(toStatus(notReady(), log));
+    if (snapshot === undefined) return callback(STATUS.NOT_READY);
     const bytes = call.request;
     // Oversized requests skip the memo: their key would cost more than it saves.
     const found = bytes.length <= MAX_MEMO_KEY_BYTES ? memos?.for(snapshot) : undefined;
@@ -41,7 +40,7 @@ export function createResolveHandler({ holder, log, decisionLog, memos }: Resolv
       return callback(null, hit.bytes);
     }
     const message = decodeResolveRequest(bytes);
-    if (message === undefined) return callback(UNDECODABLE_REQUEST);
+    if (message === undefined) return callback(STATUS.UNDECODABLE);
     try {
       const request = toResolveRequest(message);
       const decision = resolve(snapshot, request);
@@ -53,9 +52,4 @@ export function createResolveHandler({ holder, log, decisionLog, memos }: Resolv
       callback(toStatus(e, log));
     }
   };
-}
-
-/** The answer before the first activation: UNAVAILABLE, with what to do. */
-export function notReady(): PdpError {
-  return new PdpError('NOT_READY', 'no policy snapshot is active yet; retry once the sidecar reports SERVING');
 }

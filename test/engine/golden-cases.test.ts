@@ -4,7 +4,8 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile/compile.js';
 import { resolve } from '../../src/engine/resolve.js';
-import { resolveRequestFromJson, toResolveRequest } from '../../src/server/convert/resolve.js';
+import { resolveRequestFromJson } from '../../src/cli/request-json.js';
+import { toResolveRequest } from '../../src/server/convert/resolve.js';
 import { createBundleFileSource } from '../../src/sources/bundle-file.js';
 import { finish } from '../../src/compile/steps.js';
 

@@ -6,7 +6,8 @@ import { pipelineFor } from '../../src/engine/pipeline-target.js';
 import { PdpError } from '../../src/errors.js';
 import type { CompiledGuardrail, GuardrailCheck, GuardrailVerdict } from '../../src/model/guardrail.js';
 import type { ValidationMode } from '../../src/model/policy.js';
-import { executePipelineRequestFromJson, toExecutePipelineResponseJson, toPipelineRequest } from '../../src/server/convert/pipeline.js';
+import { executePipelineRequestFromJson } from '../../src/cli/request-json.js';
+import { toExecutePipelineResponseJson, toPipelineRequest } from '../../src/server/convert/pipeline.js';
 import { snapshotOf } from '../helpers/snapshot.js';
 
 /** A fake guardrail's behaviour, as test/fixtures/cases/pipelines.yaml describes it. */

@@ -1,18 +1,18 @@
-// Proto <-> model for ExecutePipeline: request validation (everything that needs no snapshot),
-// the response, and the CLI's proto-JSON input.
+// Proto <-> model for ExecutePipeline: request validation (everything that needs no snapshot) and
+// the response.
 import { PdpError } from '../../errors.js';
 import type { PipelineRequest, PipelineResult, StepOutcome } from '../../model/pipeline-run.js';
 import type { Action as ModelAction, PipelineMode, PipelineSpec, PipelineStepSpec } from '../../model/policy.js';
 import {
   Action,
-  ExecutePipelineRequest as PbExecutePipelineRequest,
   ExecutePipelineResponse,
+  type ExecutePipelineRequest as PbExecutePipelineRequest,
   Mode,
   Outcome,
   type ChatMessage as PbChatMessage,
   type Pipeline,
 } from '../../gen/guardrail/pdp/v1/pipeline.js';
-import { ACTIONS, checkStringList, checkValue, MAX_LIST_LENGTH, toRequestContext } from './resolve.js';
+import { ACTIONS, checkValue, MAX_LIST_LENGTH, toRequestContext } from './resolve.js';
 
 /** Longest accepted `timeout_ms` of an inline pipeline step (10 minutes). */
 export const MAX_STEP_TIMEOUT_MS = 600_000;
@@ -126,74 +126,4 @@ export function toExecutePipelineResponse(r: PipelineResult): ExecutePipelineRes
 /** The proto3 JSON form of a pipeline result: what grpcurl prints for the same answer. */
 export function toExecutePipelineResponseJson(r: PipelineResult): unknown {
   return ExecutePipelineResponse.toJSON(toExecutePipelineResponse(r));
-}
-
-/**
- * Parses an ExecutePipelineRequest from its proto3 JSON form (snake_case or lowerCamelCase
- * names). Unknown fields, wrong types and unknown enum names are INVALID_REQUEST errors naming
- * the field under `where`, so a typo never runs a different request.
- */
-export function executePipelineRequestFromJson(json: unknown, where: string): PbExecutePipelineRequest {
-  checkShape(json, EXECUTE_PIPELINE_SHAPE, where);
-  return PbExecutePipelineRequest.fromJSON(json);
-}
-
-/** A JSON value's expected shape: a scalar type, `enum:A|B` (names or their numbers), an object, or a list of one. */
-type Shape = string | ShapeFields | readonly [ShapeFields];
-interface ShapeFields {
-  readonly [snakeName: string]: Shape;
-}
-
-const ACTION_ENUM = 'enum:ACTION_UNSPECIFIED|ALLOW|BLOCK|NEXT|MODIFY_RESPONSE';
-const MODE_ENUM = 'enum:MODE_UNSPECIFIED|PRE_CALL|POST_CALL';
-const STEP_SHAPE: ShapeFields = {
-  guardrail: 'string',
-  on_pass: ACTION_ENUM,
-  on_fail: ACTION_ENUM,
-  on_error: ACTION_ENUM,
-  pass_data: 'boolean',
-  modify_response_message: 'string',
-  timeout_ms: 'uint',
-};
-const EXECUTE_PIPELINE_SHAPE: ShapeFields = {
-  policy_name: 'string',
-  pipeline: { mode: MODE_ENUM, steps: [STEP_SHAPE] },
-  mode: MODE_ENUM,
-  messages: [{ role: 'string', content: 'string' }],
-  response_text: 'string',
-  context: { team_alias: 'string', key_alias: 'string', model: 'string', tags: 'string[]' },
-  request_id: 'string',
-};
-
-function checkShape(v: unknown, shape: Shape, where: string): void {
-  if (v === null || v === undefined) return; // proto3 JSON: null means the default
-  if (typeof shape === 'string') return checkScalar(v, shape, where);
-  if (isShapeList(shape)) {
-    if (!Array.isArray(v)) throw new PdpError('INVALID_REQUEST', `${where} must be a list`);
-    v.forEach((x: unknown, i) => checkShape(x, shape[0], `${where}[${i}]`));
-    return;
-  }
-  if (typeof v !== 'object' || Array.isArray(v)) throw new PdpError('INVALID_REQUEST', `${where} must be a JSON object`);
-  for (const [key, value] of Object.entries(v)) {
-    const field = shape[key] ?? shape[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)];
-    if (field === undefined)
-      throw new PdpError('INVALID_REQUEST', `${where} has unknown field '${key}'; expected one of ${Object.keys(shape).join(', ')}`);
-    checkShape(value, field, `${where}.${key}`);
-  }
-}
-
-function isShapeList(shape: ShapeFields | readonly [ShapeFields]): shape is readonly [ShapeFields] {
-  return Array.isArray(shape);
-}
-
-function checkScalar(v: unknown, type: string, where: string): void {
-  if (type === 'string[]') return checkStringList(v, where);
-  if (type.startsWith('enum:')) {
-    const names = type.slice('enum:'.length).split('|');
-    const isKnown = typeof v === 'string' ? names.includes(v) : Number.isInteger(v) && (v as number) >= 0 && (v as number) < names.length;
-    if (!isKnown) throw new PdpError('INVALID_REQUEST', `${where} must be one of ${names.join(', ')}`);
-    return;
-  }
-  const isOk = type === 'uint' ? Number.isSafeInteger(v) && (v as number) >= 0 : typeof v === type;
-  if (!isOk) throw new PdpError('INVALID_REQUEST', `${where} must be ${type === 'uint' ? 'a whole number, 0 or more' : `a ${type}`}`);
 }

@@ -1,13 +1,9 @@
-import type { ActivationEvent } from '../../activation/activator.js';
 import { PdpError } from '../../errors.js';
 import type { RequestContext, ResolveDecision, ResolveRequest } from '../../model/decision.js';
-import type { Issue as ModelIssue } from '../../model/issue.js';
 import type { Action as ModelAction, PipelineSpec } from '../../model/policy.js';
-import type { Snapshot } from '../../model/snapshot.js';
 import type { RequestContext as PbRequestContext } from '../../gen/guardrail/pdp/v1/context.js';
 import { Action, Mode, type Pipeline } from '../../gen/guardrail/pdp/v1/pipeline.js';
-import { ResolveRequest as PbResolveRequest, ResolveResponse } from '../../gen/guardrail/pdp/v1/resolve.js';
-import { Issue_Severity, WatchEvent_Kind, type Issue, type WatchEvent } from '../../gen/guardrail/pdp/v1/watch.js';
+import { ResolveResponse, type ResolveRequest as PbResolveRequest } from '../../gen/guardrail/pdp/v1/resolve.js';
 
 /** Longest accepted alias, model, tag or policy name, in UTF-16 units. */
 export const MAX_VALUE_LENGTH = 4096;
@@ -79,59 +75,6 @@ export function toResolveResponseJson(d: ResolveDecision): unknown {
   return ResolveResponse.toJSON(toResolveResponse(d));
 }
 
-/**
- * Parses a ResolveRequest from its proto3 JSON form (snake_case or lowerCamelCase names).
- * Unknown keys are errors, so a typo never silently resolves a different context.
- */
-export function resolveRequestFromJson(json: unknown, where: string): PbResolveRequest {
-  checkKeys(json, REQUEST_KEYS, where);
-  const obj = json as Record<string, unknown>;
-  for (const key of ['request_policies', 'requestPolicies', 'key_policies', 'keyPolicies', 'team_policies', 'teamPolicies'])
-    checkStringList(obj[key], `${where}.${key}`);
-  const context = obj['context'];
-  if (context !== undefined && context !== null) {
-    checkKeys(context, CONTEXT_KEYS, `${where}.context`);
-    const ctx = context as Record<string, unknown>;
-    for (const key of ['team_alias', 'teamAlias', 'key_alias', 'keyAlias', 'model']) {
-      const v = ctx[key];
-      if (v !== undefined && v !== null && typeof v !== 'string')
-        throw new PdpError('INVALID_REQUEST', `${where}.context.${key} must be a string or null`);
-    }
-    checkStringList(ctx['tags'], `${where}.context.tags`);
-  }
-  return PbResolveRequest.fromJSON(json);
-}
-
-export function checkStringList(v: unknown, field: string): void {
-  if (v === undefined || v === null) return;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
-    throw new PdpError('INVALID_REQUEST', `${field} must be a list of strings`);
-}
-
-const CONTEXT_KEYS = new Set(['team_alias', 'teamAlias', 'key_alias', 'keyAlias', 'model', 'tags']);
-const REQUEST_KEYS = new Set([
-  'context',
-  'request_policies',
-  'requestPolicies',
-  'key_policies',
-  'keyPolicies',
-  'team_policies',
-  'teamPolicies',
-]);
-
-/** True when a JSON object looks like a RequestContext rather than a whole ResolveRequest. */
-export function isContextJson(json: unknown): boolean {
-  return typeof json === 'object' && json !== null && !Array.isArray(json) && Object.keys(json).every((k) => CONTEXT_KEYS.has(k));
-}
-
-function checkKeys(json: unknown, allowed: ReadonlySet<string>, where: string): void {
-  if (typeof json !== 'object' || json === null || Array.isArray(json))
-    throw new PdpError('INVALID_REQUEST', `${where} must be a JSON object`);
-  for (const key of Object.keys(json))
-    if (!allowed.has(key))
-      throw new PdpError('INVALID_REQUEST', `${where} has unknown field '${key}'; expected one of ${[...allowed].filter((k) => k.includes('_') || !/[A-Z]/.test(k)).join(', ')}`);
-}
-
 /** Model action -> proto enum. */
 export const ACTIONS: Record<ModelAction, Action> = {
   allow: Action.ALLOW,
@@ -153,52 +96,5 @@ export function toPipeline(p: PipelineSpec): Pipeline {
       modifyResponseMessage: s.modifyResponseMessage,
       timeoutMs: s.timeoutMs ?? 0,
     })),
-  };
-}
-
-/** Model issue -> proto Issue (line and column stay 0 when unknown). */
-export function toIssue(i: ModelIssue): Issue {
-  return {
-    severity: i.severity === 'error' ? Issue_Severity.ERROR : Issue_Severity.WARNING,
-    rule: i.rule,
-    message: i.message,
-    file: i.file,
-    line: Math.max(0, i.line),
-    column: Math.max(0, i.column),
-    path: i.path,
-  };
-}
-
-/** The Watch event announcing a snapshot: ACTIVATED, with its warnings, at `occurredAt`. */
-export function toActivatedEvent(s: Snapshot, occurredAt: Date, issues: readonly ModelIssue[]): WatchEvent {
-  return { kind: WatchEvent_Kind.ACTIVATED, ...servingFields(s, s.origin), issues: issues.map(toIssue), occurredAt, message: '' };
-}
-
-/**
- * Activation event -> Watch event. ACTIVATION_FAILED describes the snapshot that keeps serving
- * (empty revision if none) and carries every issue of the rejected input.
- */
-export function toWatchEvent(e: ActivationEvent): WatchEvent {
-  if (e.kind === 'activated') return toActivatedEvent(e.snapshot, e.at, e.issues);
-  const { failure } = e;
-  return {
-    kind: WatchEvent_Kind.ACTIVATION_FAILED,
-    ...servingFields(e.serving, failure.origin),
-    issues: failure.issues.map(toIssue),
-    occurredAt: e.at,
-    message: failure.message,
-  };
-}
-
-function servingFields(
-  s: Snapshot | undefined,
-  origin: string,
-): Pick<WatchEvent, 'revision' | 'origin' | 'loadedAt' | 'policyCount' | 'attachmentCount'> {
-  return {
-    revision: s?.revision ?? '',
-    origin: s?.origin ?? origin,
-    loadedAt: s?.loadedAt,
-    policyCount: s?.policies.size ?? 0,
-    attachmentCount: s?.attachments.size ?? 0,
   };
 }

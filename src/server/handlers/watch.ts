@@ -2,7 +2,7 @@ import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { ActivationEvent } from '../../activation/activator.js';
 import type { WatchEvent, WatchRequest } from '../../gen/guardrail/pdp/v1/watch.js';
 import type { Snapshot } from '../../model/snapshot.js';
-import { toActivatedEvent, toWatchEvent } from '../convert/resolve.js';
+import { toActivatedEvent, toWatchEvent } from '../convert/watch-event.js';
 
 /** Where activation events come from: the Activator, or anything shaped like it. */
 export interface ActivationEvents {

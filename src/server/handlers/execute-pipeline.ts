@@ -1,0 +1,70 @@
+import type { handleUnaryCall } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { SnapshotHolder } from '../../activation/holder.js';
+import { executePipeline, type CheckErrorListener } from '../../engine/pipeline.js';
+import { pipelineFor } from '../../engine/pipeline-target.js';
+import { notReady } from '../../errors.js';
+import type { ExecutePipelineRequest, ExecutePipelineResponse } from '../../gen/guardrail/pdp/v1/pipeline.js';
+import type { StepOutcome } from '../../model/pipeline-run.js';
+import type { PipelineMode } from '../../model/policy.js';
+import { toExecutePipelineResponse, toPipelineRequest } from '../convert/pipeline.js';
+import { toStatus } from '../status.js';
+import type { DecisionLog } from './decision-log.js';
+
+export interface ExecutePipelineHandlerOptions {
+  readonly holder: SnapshotHolder;
+  /** The component logger: check crashes (type and stack frames only) and errors that are bugs. */
+  readonly log: Logger;
+  readonly decisionLog?: DecisionLog;
+  /** Counts pipeline step outcomes by guardrail kind. */
+  readonly observeStep?: (kind: string, outcome: StepOutcome) => void;
+}
+
+/**
+ * The ExecutePipeline handler. It reads `holder.current()` once, first (no snapshot: UNAVAILABLE),
+ * checks the request (INVALID_ARGUMENT naming the field), finds the pipeline (NOT_FOUND for an
+ * unknown policy) and runs it within the call's deadline. A block is an answer (OK); steps that
+ * fail to run end in ERROR within the answer, never as a call error.
+ */
+export function createExecutePipelineHandler({
+  holder,
+  log,
+  decisionLog,
+  observeStep,
+}: ExecutePipelineHandlerOptions): handleUnaryCall<ExecutePipelineRequest, ExecutePipelineResponse> {
+  // The step's detail only says the check failed; the cause is logged here, without its message
+  // (which may quote the prompt): the error's type and stack frames.
+  const onCheckError: CheckErrorListener = (guardrail, err) =>
+    log.error({ guardrail: guardrail.name, kind: guardrail.kind, err: framesOnly(err) }, 'guardrail check threw; its step ended in ERROR');
+  return (call, callback) => {
+    const snapshot = holder.current();
+    const callDeadline = call.getDeadline();
+    const deadline = callDeadline instanceof Date ? callDeadline.getTime() : callDeadline;
+    let mode: PipelineMode = 'pre_call';
+    Promise.resolve()
+      .then(() => {
+        if (snapshot === undefined) throw notReady();
+        const request = toPipelineRequest(call.request);
+        const pipeline = pipelineFor(snapshot, request);
+        mode = pipeline.mode;
+        return executePipeline(snapshot, pipeline, request, { deadline, onCheckError });
+      })
+      .then(
+        (result) => {
+          if (observeStep !== undefined) for (const step of result.steps) observeStep(step.kind, step.outcome);
+          if (decisionLog?.isEnabled === true) {
+            const { requestId, policyName } = call.request;
+            decisionLog.pipeline({ requestId, revision: result.revision, policyName, mode, terminalAction: result.terminalAction, steps: result.steps });
+          }
+          callback(null, toExecutePipelineResponse(result));
+        },
+        (e: unknown) => callback(toStatus(e, log)),
+      );
+  };
+}
+
+function framesOnly(err: unknown): { type: string; stack: string } {
+  if (!(err instanceof Error)) return { type: typeof err, stack: '' };
+  const frames = (err.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+  return { type: err.name, stack: frames.join('\n') };
+}

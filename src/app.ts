@@ -81,8 +81,8 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
       onHttpCall: (kind, seconds, result) => metrics.observeHttpCall(kind, seconds, result),
     },
     log,
-    onResult: (result, ms) => metrics.observeActivation(result, ms),
   });
+  activator.subscribe((event) => metrics.observeActivation(event));
   const grpc = new PdpServer({
     holder,
     log,
@@ -110,8 +110,8 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
     activator,
     server: grpc,
     async start() {
-      const result = await activator.start();
-      if (!result.ok) throw result.error;
+      const first = await activator.start();
+      if (first.kind === 'failed') throw first.error;
       const grpcAddress = await grpc.start();
       started = true;
       const adminAddress = await admin.start();

@@ -1,34 +1,53 @@
 import type { Logger } from 'pino';
 import { compile, revisionOf } from '../compile/compile.js';
 import { runSliced } from '../compile/steps.js';
-import type { GuardrailEnv } from '../guardrails/kind.js';
 import { PdpError } from '../errors.js';
+import type { GuardrailEnv } from '../guardrails/kind.js';
 import type { Issue } from '../model/issue.js';
 import type { ValidationMode } from '../model/policy.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { PolicySource } from '../sources/source.js';
 import type { SnapshotHolder } from './holder.js';
 
-/** What one activation did. A failure never touches the active snapshot. */
-export type ActivationResult =
-  | { readonly ok: true; readonly snapshot: Snapshot; readonly isChanged: boolean; readonly issues: readonly Issue[] }
-  | { readonly ok: false; readonly error: PdpError; readonly issues: readonly Issue[] };
-
-/** The last failed activation, for status and diagnostics. */
-export interface ActivationFailure {
+/** How long an attempt took: in all, and loading the source (the rest is compiling). */
+interface Timing {
   readonly at: Date;
-  readonly origin: string;
-  readonly message: string;
-  readonly issues: readonly Issue[];
+  readonly durationMs: number;
+  /** Undefined when the load itself failed. */
+  readonly loadMs: number | undefined;
 }
 
 /**
- * What Watch subscribers hear: a new snapshot was swapped in, or an attempt failed (the serving
- * snapshot, if any, is unchanged). An attempt that finds the same revision produces no event.
+ * What one activation attempt did. Every attempt produces exactly one event, on one stream that
+ * health, metrics and Watch subscribe to:
+ * - `activated`: a new snapshot was swapped in;
+ * - `unchanged`: the source gave the serving revision again, so nothing was compiled or swapped;
+ * - `failed`: the source could not be read or the bundle has errors; the serving snapshot (if any)
+ *   is untouched, and `issues` are every issue of the rejected input.
  */
-export type ActivationEvent =
-  | { readonly kind: 'activated'; readonly at: Date; readonly snapshot: Snapshot; readonly issues: readonly Issue[] }
-  | { readonly kind: 'failed'; readonly at: Date; readonly failure: ActivationFailure; readonly serving: Snapshot | undefined };
+export type ActivationEvent = Timing &
+  (
+    | { readonly kind: 'activated'; readonly snapshot: Snapshot; readonly issues: readonly Issue[] }
+    | { readonly kind: 'unchanged'; readonly snapshot: Snapshot; readonly issues: readonly Issue[] }
+    | {
+        readonly kind: 'failed';
+        readonly origin: string;
+        readonly error: PdpError;
+        /** The error's message, safe to show a client. */
+        readonly message: string;
+        readonly issues: readonly Issue[];
+        readonly serving: Snapshot | undefined;
+      }
+  );
+
+/** A failed attempt. */
+export type ActivationFailure = Extract<ActivationEvent, { kind: 'failed' }>;
+
+/** Where activation events come from: the Activator, or anything shaped like it. */
+export interface ActivationEvents {
+  /** Subscribes to activation events; returns the unsubscribe function. */
+  subscribe(listener: (event: ActivationEvent) => void): () => void;
+}
 
 export interface ActivatorOptions {
   readonly source: PolicySource;
@@ -37,26 +56,22 @@ export interface ActivatorOptions {
   /** Passed to compile: what guardrails use at run time (the app's HTTP pool, observers). */
   readonly guardrailEnv?: GuardrailEnv;
   readonly log: Logger;
-  /** Called after every attempt (metrics, Watch). */
-  readonly onResult?: (result: ActivationResult, durationMs: number) => void;
 }
 
 /**
  * The single writer: load, compile, swap. At most one activation runs at a time; triggers that
  * arrive meanwhile coalesce into one more run. A bundle with issues is never served: the previous
- * snapshot keeps serving and the failure is logged and recorded. Neither step blocks the event
+ * snapshot keeps serving and the failure is logged and published. Neither step blocks the event
  * loop for long: sources load on a loader thread, and compile runs in slices of a few milliseconds.
  */
-export class Activator {
+export class Activator implements ActivationEvents {
   readonly #opts: ActivatorOptions;
   readonly #log: Logger;
-  #running: Promise<ActivationResult> | undefined;
-  #queued: Promise<ActivationResult> | undefined;
+  #running: Promise<ActivationEvent> | undefined;
+  #queued: Promise<ActivationEvent> | undefined;
   #lastFailure: ActivationFailure | undefined;
   readonly #listeners = new Set<(event: ActivationEvent) => void>();
   #stopWatching: (() => Promise<void>) | undefined;
-  // How long the running activation's load took, for the log (the rest is compiling).
-  #loadMs: number | undefined;
 
   constructor(opts: ActivatorOptions) {
     this.#opts = opts;
@@ -76,12 +91,12 @@ export class Activator {
 
   /**
    * Activates once, then (if the source can) re-activates on every change the source reports.
-   * Resolves to the first result; a failed first activation starts no watching.
+   * Resolves to the first attempt's event; a failed first activation starts no watching.
    */
-  async start(): Promise<ActivationResult> {
+  async start(): Promise<ActivationEvent> {
     const first = await this.activate();
     const { source } = this.#opts;
-    if (first.ok && source.watch !== undefined && this.#stopWatching === undefined)
+    if (first.kind !== 'failed' && source.watch !== undefined && this.#stopWatching === undefined)
       this.#stopWatching = source.watch(() => void this.activate());
     return first;
   }
@@ -95,8 +110,8 @@ export class Activator {
     await this.#running?.catch(() => undefined);
   }
 
-  /** Runs an activation, or joins the one queued behind the running one. */
-  activate(): Promise<ActivationResult> {
+  /** Runs an activation, or joins the one queued behind the running one. Resolves to its event. */
+  activate(): Promise<ActivationEvent> {
     if (this.#running === undefined) {
       this.#running = this.#run().finally(() => {
         this.#running = undefined;
@@ -110,55 +125,10 @@ export class Activator {
     return this.#queued;
   }
 
-  async #run(): Promise<ActivationResult> {
-    const { source, holder, mode } = this.#opts;
-    this.#loadMs = undefined;
-    const started = performance.now();
-    let result: ActivationResult;
-    try {
-      const bundle = await source.load();
-      this.#loadMs = performance.now() - started;
-      const serving = holder.current();
-      // Same content and mode means the same snapshot: skip compiling (seconds for big bundles).
-      if (serving !== undefined && revisionOf(bundle.hash, mode) === serving.revision)
-        return this.#finish({ ok: true, snapshot: serving, isChanged: false, issues: serving.warnings }, started);
-      // In slices: compiling 10,000 policies takes a few hundred milliseconds, which must not stall RPCs.
-      const compiled = await runSliced(compile(bundle, { mode, guardrailEnv: this.#opts.guardrailEnv }));
-      if (!compiled.ok) {
-        const errors = compiled.issues.filter((i) => i.severity === 'error').length;
-        const error = new PdpError('BUNDLE_INVALID', `bundle ${source.origin} has ${errors} error(s); not activated`, {
-          issues: compiled.issues,
-        });
-        result = { ok: false, error, issues: compiled.issues };
-      } else {
-        const isChanged = compiled.snapshot.revision !== holder.current()?.revision;
-        if (isChanged) holder.swap(compiled.snapshot);
-        result = { ok: true, snapshot: holder.current() ?? compiled.snapshot, isChanged, issues: compiled.issues };
-      }
-    } catch (e) {
-      const error = PdpError.from(e);
-      result = { ok: false, error, issues: error.issues };
-    }
-    return this.#finish(result, started);
-  }
-
-  #finish(result: ActivationResult, started: number): ActivationResult {
-    const durationMs = performance.now() - started;
-    this.#record(result, durationMs);
-    this.#opts.onResult?.(result, durationMs);
-    this.#publish(result);
-    return result;
-  }
-
-  #publish(result: ActivationResult): void {
-    let event: ActivationEvent;
-    if (result.ok) {
-      if (!result.isChanged) return;
-      event = { kind: 'activated', at: new Date(), snapshot: result.snapshot, issues: result.issues };
-    } else {
-      const failure = this.#lastFailure as ActivationFailure;
-      event = { kind: 'failed', at: failure.at, failure, serving: this.#opts.holder.current() };
-    }
+  async #run(): Promise<ActivationEvent> {
+    const event = await this.#attempt();
+    this.#lastFailure = event.kind === 'failed' ? event : undefined;
+    this.#logEvent(event);
     for (const listener of this.#listeners) {
       try {
         listener(event);
@@ -166,25 +136,64 @@ export class Activator {
         this.#log.error({ err: e }, 'activation listener failed');
       }
     }
+    return event;
   }
 
-  #record(result: ActivationResult, durationMs: number): void {
+  /** Load, compile, swap: the event that says what happened, with its timing. Never throws. */
+  async #attempt(): Promise<ActivationEvent> {
+    const { source, holder, mode } = this.#opts;
+    const started = performance.now();
+    let loadMs: number | undefined;
+    const timing = (): Timing => ({ at: new Date(), durationMs: performance.now() - started, loadMs });
+    const failed = (error: PdpError): ActivationEvent => ({
+      kind: 'failed',
+      origin: source.origin,
+      error,
+      message: error.message,
+      issues: error.issues,
+      serving: holder.current(),
+      ...timing(),
+    });
+    try {
+      const bundle = await source.load();
+      loadMs = performance.now() - started;
+      const serving = holder.current();
+      // Same content and mode means the same snapshot: skip compiling (seconds for big bundles).
+      if (serving !== undefined && revisionOf(bundle.hash, mode) === serving.revision)
+        return { kind: 'unchanged', snapshot: serving, issues: serving.warnings, ...timing() };
+      // In slices: compiling 10,000 policies takes a few hundred milliseconds, which must not stall RPCs.
+      const compiled = await runSliced(compile(bundle, { mode, guardrailEnv: this.#opts.guardrailEnv }));
+      if (!compiled.ok) {
+        const errors = compiled.issues.filter((i) => i.severity === 'error').length;
+        const message = `bundle ${source.origin} has ${errors} error(s); not activated`;
+        return failed(new PdpError('BUNDLE_INVALID', message, { issues: compiled.issues }));
+      }
+      // Another activation cannot have swapped meanwhile (one runs at a time), so this compares with `serving`.
+      if (compiled.snapshot.revision === serving?.revision)
+        return { kind: 'unchanged', snapshot: serving, issues: compiled.issues, ...timing() };
+      holder.swap(compiled.snapshot);
+      return { kind: 'activated', snapshot: compiled.snapshot, issues: compiled.issues, ...timing() };
+    } catch (e) {
+      return failed(PdpError.from(e));
+    }
+  }
+
+  #logEvent(event: ActivationEvent): void {
     const origin = this.#opts.source.origin;
-    if (result.ok) {
-      this.#lastFailure = undefined;
-      const s = result.snapshot;
-      const loadMs = this.#loadMs === undefined ? undefined : Math.round(this.#loadMs);
-      const fields = { revision: s.revision, origin, durationMs: Math.round(durationMs), loadMs, warnings: result.issues.length };
-      if (result.isChanged) this.#log.info({ ...fields, policies: s.policies.size, attachments: s.attachments.size }, 'snapshot activated');
-      else this.#log.debug(fields, 'bundle unchanged; snapshot kept');
-      for (const issue of result.issues) this.#log.warn({ revision: s.revision, origin, issue }, issue.message);
+    const durationMs = Math.round(event.durationMs);
+    const loadMs = event.loadMs === undefined ? undefined : Math.round(event.loadMs);
+    if (event.kind === 'failed') {
+      const revision = event.serving?.revision;
+      this.#log.error(
+        { revision, origin, err: event.error.cause ?? undefined, issues: event.issues },
+        `activation failed: ${event.message}${revision ? `; revision ${revision} keeps serving` : ''}`,
+      );
       return;
     }
-    this.#lastFailure = { at: new Date(), origin, message: result.error.message, issues: result.issues };
-    const revision = this.#opts.holder.current()?.revision;
-    this.#log.error(
-      { revision, origin, err: result.error.cause ?? undefined, issues: result.issues },
-      `activation failed: ${result.error.message}${revision ? `; revision ${revision} keeps serving` : ''}`,
-    );
+    const s = event.snapshot;
+    const fields = { revision: s.revision, origin, durationMs, loadMs, warnings: event.issues.length };
+    if (event.kind === 'activated') this.#log.info({ ...fields, policies: s.policies.size, attachments: s.attachments.size }, 'snapshot activated');
+    else this.#log.debug(fields, 'bundle unchanged; snapshot kept');
+    for (const issue of event.issues) this.#log.warn({ revision: s.revision, origin, issue }, issue.message);
   }
 }

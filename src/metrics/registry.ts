@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ActivationResult } from '../activation/activator.js';
+import type { ActivationEvent } from '../activation/activator.js';
 import type { GuardrailVerdict } from '../model/guardrail.js';
 import { GrpcServerMetrics } from './grpc-server.js';
 import { createStepCounter } from './steps.js';
@@ -22,8 +22,8 @@ export interface PdpMetrics {
   readonly registry: Registry;
   /** The standard gRPC server series; the instrumentation wrapper records into it. */
   readonly grpc: GrpcServerMetrics;
-  /** Records one activation attempt. */
-  observeActivation(result: ActivationResult, durationMs: number): void;
+  /** Records one activation attempt (subscribed to the Activator's events). */
+  observeActivation(event: ActivationEvent): void;
   /** Records one pipeline step: the guardrail's kind (litellm_params.guardrail) and its outcome. */
   observeStep(kind: string, outcome: GuardrailVerdict['outcome']): void;
   /** Records one HTTP guardrail call (wired to GuardrailEnv.onHttpCall). */
@@ -105,13 +105,13 @@ export function createMetrics(sources: MetricsSources = {}): PdpMetrics {
   return {
     registry,
     grpc: new GrpcServerMetrics(registry),
-    observeActivation(result, durationMs) {
-      duration.observe(durationMs / 1000);
-      if (!result.ok) return activations.inc({ result: 'failed' });
+    observeActivation(event) {
+      duration.observe(event.durationMs / 1000);
+      activations.inc({ result: event.kind });
+      if (event.kind === 'failed') return;
       lastSuccessMs = now();
-      activations.inc({ result: result.isChanged ? 'activated' : 'unchanged' });
-      if (!result.isChanged) return;
-      const s = result.snapshot;
+      if (event.kind === 'unchanged') return;
+      const s = event.snapshot;
       info.reset(); // one live series: the active revision
       info.set({ revision: s.revision, origin: s.origin }, 1);
       policies.set(s.policies.size);

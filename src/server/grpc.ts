@@ -1,6 +1,7 @@
 import { lstat, unlink } from 'node:fs/promises';
 import { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import type { ActivationEvents } from '../activation/activator.js';
 import type { SnapshotHolder } from '../activation/holder.js';
 import { PdpError } from '../errors.js';
 import type { PdpMetrics } from '../metrics/registry.js';
@@ -15,7 +16,7 @@ import { addReflectionService } from './reflection.js';
 import { SnapshotMemos, type ResolveMemoLimits } from './handlers/resolve-memo.js';
 import { guardService } from './status.js';
 import { toServerCredentials, type TlsMaterial } from './tls.js';
-import { WatchStreams, type ActivationEvents } from './handlers/watch.js';
+import { WatchStreams } from './handlers/watch.js';
 
 /** Services this server exposes, as listed by reflection. */
 export const SERVICE_NAMES = Object.freeze([
@@ -57,7 +58,7 @@ export interface PdpServerOptions {
   readonly holder: SnapshotHolder;
   readonly log: Logger;
   readonly listen: ListenAddress;
-  /** Activation events for Watch (the Activator). */
+  /** Activation events, for health and Watch (the Activator). */
   readonly events: ActivationEvents;
   /** Where the standard gRPC series are recorded. */
   readonly metrics: PdpMetrics;
@@ -88,7 +89,7 @@ export class PdpServer {
   readonly #health = new PdpHealth();
   readonly #limiter: CallLimiter;
   readonly #memos: SnapshotMemos;
-  #offSwap: (() => void) | undefined;
+  #offActivated: (() => void) | undefined;
   #watchStreams: WatchStreams | undefined;
 
   constructor(opts: PdpServerOptions) {
@@ -127,7 +128,9 @@ export class PdpServer {
     });
     addReflectionService(this.#server, SERVICE_NAMES);
     this.#health.setServing(holder.current() !== undefined);
-    this.#offSwap = holder.onSwap(() => this.#health.setServing(true));
+    this.#offActivated = events.subscribe((event) => {
+      if (event.kind === 'activated') this.#health.setServing(true);
+    });
 
     if (listen.kind === 'unix') await removeStaleSocket(listen.path);
     const target = toGrpcTarget(listen);
@@ -169,7 +172,7 @@ export class PdpServer {
     const deadline = performance.now() + graceMs;
     const remainingMs = (): number => Math.max(0, deadline - performance.now());
     this.#health.setServing(false);
-    this.#offSwap?.();
+    this.#offActivated?.();
     this.#log.info({ graceMs }, 'shutdown: health NOT_SERVING');
     const isClosed = new Promise<void>((resolve) => this.#server.tryShutdown(() => resolve()));
     this.#log.info({ callsInFlight: this.#limiter.unaryInFlight }, 'shutdown: not accepting new calls; waiting for calls in flight');

@@ -23,13 +23,13 @@ describe('Activator with sources that load on a loader thread', () => {
     const file = path.join(dir, 'bundle.yaml');
     fs.writeFileSync(file, GOOD);
     const { holder, activator, events } = activatorFor(createBundleFileSource({ path: file }));
-    expect((await activator.activate()).ok).toBe(true);
+    expect((await activator.activate()).kind).toBe('activated');
     const good = holder.current();
 
     fs.writeFileSync(file, 'policies:\n  a: [unclosed\n');
     const result = await activator.activate();
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
+    expect(result.kind).toBe('failed');
+    if (result.kind !== 'failed') return;
     expect(result.error.code).toBe('BUNDLE_INVALID');
     expect(result.issues.map((i) => i.rule)).toContain('unparseable');
     expect(holder.current()).toBe(good);
@@ -46,12 +46,12 @@ describe('Activator with sources that load on a loader thread', () => {
       load: () => loadInWorker(request, loads++ === 0 ? {} : { resourceLimits: { maxOldGenerationSizeMb: 2, maxYoungGenerationSizeMb: 1 } }),
     };
     const { holder, activator, events } = activatorFor(source);
-    expect((await activator.activate()).ok).toBe(true);
+    expect((await activator.activate()).kind).toBe('activated');
     const good = holder.current();
 
     const result = await activator.activate();
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
+    expect(result.kind).toBe('failed');
+    if (result.kind !== 'failed') return;
     expect(result.error.code).toBe('INTERNAL');
     expect(result.error.message).toContain('the loader thread for crashy.yaml failed');
     expect(holder.current()).toBe(good);

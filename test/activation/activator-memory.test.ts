@@ -49,7 +49,7 @@ describe('Activator memory', () => {
     const source = weakSource();
     const holder = new SnapshotHolder();
     const activator = new Activator({ source, holder, mode: 'strict', log: pino({ level: 'silent' }) });
-    expect((await activator.activate()).ok).toBe(true);
+    expect((await activator.activate()).kind).toBe('activated');
     await collect();
     expect(holder.current()?.policies.size).toBe(2);
     expect(source.loaded[0]?.deref()).toBeUndefined();

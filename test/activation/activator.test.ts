@@ -27,7 +27,7 @@ describe('Activator', () => {
   it('swaps in the first good snapshot and announces it', async () => {
     const { holder, activator, events } = activatorFor(sourceOf(GOOD));
     const result = await activator.activate();
-    expect(result.ok && result.isChanged).toBe(true);
+    expect(result.kind).toBe('activated');
     expect(holder.current()?.policies.has('a')).toBe(true);
     expect(events.map((e) => e.kind)).toEqual(['activated']);
   });
@@ -37,13 +37,13 @@ describe('Activator', () => {
     await activator.activate();
     const before = holder.current();
     const result = await activator.activate();
-    expect(result.ok).toBe(false);
+    expect(result.kind).toBe('failed');
     expect(holder.current()).toBe(before);
     const failed = events[1];
     expect(failed?.kind).toBe('failed');
     if (failed?.kind !== 'failed') return;
     expect(failed.serving).toBe(before);
-    expect(failed.failure.issues.map((i) => i.rule)).toEqual(['invalid_inheritance']);
+    expect(failed.issues.map((i) => i.rule)).toEqual(['invalid_inheritance']);
     expect(activator.lastFailure?.message).toContain('not activated');
   });
 
@@ -59,19 +59,19 @@ describe('Activator', () => {
     const { holder, activator, events } = activatorFor(source);
     await activator.activate();
     const result = await activator.activate();
-    expect(result.ok).toBe(false);
+    expect(result.kind).toBe('failed');
     expect(holder.current()?.policies.has('a')).toBe(true);
     expect(events.map((e) => e.kind)).toEqual(['activated', 'failed']);
   });
 
-  it('does not compile or announce a bundle whose content gives the serving revision', async () => {
+  it('does not compile a bundle whose content gives the serving revision, and says it kept the snapshot', async () => {
     // Same hash as GOOD but different data: only skipping by revision can keep this from failing.
     const sameHashBroken: Bundle = { ...BAD, hash: GOOD.hash };
     const { activator, events } = activatorFor(sourceOf(GOOD, sameHashBroken));
     await activator.activate();
     const result = await activator.activate();
-    expect(result.ok && !result.isChanged).toBe(true);
-    expect(events.map((e) => e.kind)).toEqual(['activated']);
+    expect(result.kind).toBe('unchanged');
+    expect(events.map((e) => e.kind)).toEqual(['activated', 'unchanged']);
   });
 
   it('coalesces triggers that arrive during an activation into one more run', async () => {
@@ -79,7 +79,7 @@ describe('Activator', () => {
     const { holder, activator } = activatorFor(source);
     const results = await Promise.all([activator.activate(), activator.activate(), activator.activate(), activator.activate()]);
     expect(source.loads).toBe(2);
-    expect(results.every((r) => r.ok)).toBe(true);
+    expect(results.every((r) => r.kind === 'activated')).toBe(true);
     expect(holder.current()?.policies.get('a')?.guardrailsFor(undefined)).toEqual(['y']);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ActivationEvent } from '../../src/activation/activator.js';
 import { PdpError } from '../../src/errors.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { MAX_KIND_LABELS } from '../../src/metrics/steps.js';
@@ -7,14 +8,16 @@ import { snapshotOf } from '../helpers/snapshot.js';
 const A = snapshotOf('policies:\n  a: { guardrails: { add: [g] } }\npolicy_attachments:\n  - { policy: a, scope: "*" }\n');
 const B = snapshotOf('policies:\n  a: { guardrails: { add: [g] } }\n  b: { guardrails: { add: [h] } }\n');
 
-const activated = (snapshot: typeof A) => ({ ok: true as const, snapshot, isChanged: true, issues: [] });
-const failed = { ok: false as const, error: new PdpError('BUNDLE_INVALID', 'bad'), issues: [] };
+const timing = { at: new Date(), durationMs: 5, loadMs: 1 };
+const activated = (snapshot: typeof A): ActivationEvent => ({ kind: 'activated', snapshot, issues: [], ...timing });
+const error = new PdpError('BUNDLE_INVALID', 'bad');
+const failed: ActivationEvent = { kind: 'failed', origin: 'x', error, message: error.message, issues: [], serving: undefined, ...timing };
 
 describe('createMetrics', () => {
   it('keeps exactly one live pdp_snapshot_info series across swaps', async () => {
     const m = createMetrics();
-    m.observeActivation(activated(A), 5);
-    m.observeActivation(activated(B), 5);
+    m.observeActivation(activated(A));
+    m.observeActivation(activated(B));
     const text = await m.registry.metrics();
     const info = text.split('\n').filter((l) => l.startsWith('pdp_snapshot_info{'));
     expect(info).toEqual([`pdp_snapshot_info{revision="${B.revision}",origin="${B.origin}"} 1`]);
@@ -25,8 +28,8 @@ describe('createMetrics', () => {
 
   it('counts a failed activation without touching the snapshot series', async () => {
     const m = createMetrics();
-    m.observeActivation(activated(A), 5);
-    m.observeActivation(failed, 5);
+    m.observeActivation(activated(A));
+    m.observeActivation(failed);
     const text = await m.registry.metrics();
     expect(text).toContain('pdp_activations_total{result="failed"} 1');
     expect(text).toContain(`pdp_snapshot_info{revision="${A.revision}",origin="${A.origin}"} 1`);
@@ -37,13 +40,13 @@ describe('createMetrics', () => {
     let now = 1_000_000;
     const m = createMetrics({ now: () => now });
     expect(await m.registry.metrics()).toContain('pdp_seconds_since_last_activation Nan');
-    m.observeActivation(activated(A), 5);
+    m.observeActivation(activated(A));
     now += 42_500;
     expect(await m.registry.metrics()).toContain('pdp_seconds_since_last_activation 42.5');
-    m.observeActivation(failed, 5); // a failure does not reset the clock
+    m.observeActivation(failed); // a failure does not reset the clock
     now += 1000;
     expect(await m.registry.metrics()).toContain('pdp_seconds_since_last_activation 43.5');
-    m.observeActivation({ ok: true, snapshot: A, isChanged: false, issues: [] }, 5);
+    m.observeActivation({ kind: 'unchanged', snapshot: A, issues: [], ...timing });
     expect(await m.registry.metrics()).toContain('pdp_seconds_since_last_activation 0');
   });
 

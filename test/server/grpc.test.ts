@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { bundleFromYaml } from '../helpers/bundle.js';
+import { Activator } from '../../src/activation/activator.js';
 import { SnapshotHolder } from '../../src/activation/holder.js';
 import { DecisionServiceClient } from '../../src/gen/guardrail/pdp/v1/decision_service.js';
 import { Action } from '../../src/gen/guardrail/pdp/v1/pipeline.js';
@@ -57,11 +59,13 @@ async function gatedGuardrail(): Promise<{ base: string; received: () => number;
 describe('PdpServer health', () => {
   it('reports NOT_SERVING before the first activation and SERVING after it', async () => {
     const holder = new SnapshotHolder();
+    const source = { origin: 'test.yaml', load: async () => bundleFromYaml('policies: {}\n') };
+    const activator = new Activator({ source, holder, mode: 'strict', log });
     const server = new PdpServer({
       holder,
       log,
       listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
-      events: { subscribe: () => () => undefined },
+      events: activator,
       metrics: createMetrics(),
     });
     const address = await server.start();
@@ -71,7 +75,7 @@ describe('PdpServer health', () => {
     cleanup.push(() => client.close());
     const err = (await callResolve(client, {}).catch((e: unknown) => e)) as ServiceError;
     expect(err.code).toBe(status.UNAVAILABLE);
-    holder.swap(snapshotOf('policies: {}\n'));
+    expect((await activator.activate()).kind).toBe('activated');
     expect(await healthCheck(address)).toBe(ServingStatus.SERVING);
   });
 

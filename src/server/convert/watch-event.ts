@@ -23,17 +23,17 @@ export function toActivatedEvent(s: Snapshot, occurredAt: Date, issues: readonly
 
 /**
  * Activation event -> Watch event. ACTIVATION_FAILED describes the snapshot that keeps serving
- * (empty revision if none) and carries every issue of the rejected input.
+ * (empty revision if none) and carries every issue of the rejected input. (An `unchanged` attempt
+ * is never sent; it converts like `activated`.)
  */
 export function toWatchEvent(e: ActivationEvent): WatchEvent {
-  if (e.kind === 'activated') return toActivatedEvent(e.snapshot, e.at, e.issues);
-  const { failure } = e;
+  if (e.kind !== 'failed') return toActivatedEvent(e.snapshot, e.at, e.issues);
   return {
     kind: WatchEvent_Kind.ACTIVATION_FAILED,
-    ...servingFields(e.serving, failure.origin),
-    issues: failure.issues.map(toIssue),
+    ...servingFields(e.serving, e.origin),
+    issues: e.issues.map(toIssue),
     occurredAt: e.at,
-    message: failure.message,
+    message: e.message,
   };
 }
 

@@ -1,14 +1,8 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import type { ActivationEvent } from '../../activation/activator.js';
+import type { ActivationEvent, ActivationEvents } from '../../activation/activator.js';
 import type { WatchEvent, WatchRequest } from '../../gen/guardrail/pdp/v1/watch.js';
 import type { Snapshot } from '../../model/snapshot.js';
 import { toActivatedEvent, toWatchEvent } from '../convert/watch-event.js';
-
-/** Where activation events come from: the Activator, or anything shaped like it. */
-export interface ActivationEvents {
-  /** Subscribes to activation events; returns the unsubscribe function. */
-  subscribe(listener: (event: ActivationEvent) => void): () => void;
-}
 
 /** One server-side Watch call. */
 export type WatchCall = ServerWritableStream<WatchRequest, WatchEvent>;
@@ -63,7 +57,8 @@ export class WatchStreams {
   }
 
   #broadcast(event: ActivationEvent): void {
-    if (this.#open.size === 0) return;
+    // An attempt that kept the serving revision changes nothing a watcher could see.
+    if (this.#open.size === 0 || event.kind === 'unchanged') return;
     const message = toWatchEvent(event);
     for (const call of this.#open) call.write(message);
   }

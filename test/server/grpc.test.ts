@@ -15,7 +15,6 @@ import { HealthCheckResponse_ServingStatus as ServingStatus, HealthClient, type 
 import { createMetrics } from '../../src/metrics/registry.js';
 import { PdpServer } from '../../src/server/grpc.js';
 import { callExecutePipeline, callResolve, startApp, type Started } from '../helpers/app.js';
-import { snapshotOf } from '../helpers/snapshot.js';
 import { openWatch, waitFor } from '../helpers/watch.js';
 
 const log = pino({ level: 'silent' });

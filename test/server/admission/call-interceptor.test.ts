@@ -1,6 +1,4 @@
-import { Writable } from 'node:stream';
-import { Metadata, status, type sendUnaryData, type ServerInterceptingCallInterface, type ServiceDefinition, type StatusObject } from '@grpc/grpc-js';
-import { pino } from 'pino';
+import { Metadata, status, type ServerInterceptingCallInterface, type ServiceDefinition, type StatusObject } from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { GrpcServerMetrics } from '../../../src/metrics/grpc-server.js';

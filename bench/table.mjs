@@ -66,7 +66,7 @@ function v8flags(s, out, title) {
   out.push(`lowest p99 without errors: ${s.bestByP99.gcFlags} (${f(s.bestByP99.p99Ms)} ms)`);
 }
 
-/** DESIGN.md's targets, each met or not, from whichever sections ran. */
+/** The targets of docs/performance.md, each met or not, from whichever sections ran. */
 export function checkTargets(sections) {
   const out = [];
   const add = (target, figure, isMet) => out.push({ target, figure, met: isMet });
@@ -90,7 +90,7 @@ export function checkTargets(sections) {
 function targets(sections, out) {
   const rows = checkTargets(sections);
   if (rows.length === 0) return;
-  out.push('', "Targets (DESIGN.md)");
+  out.push('', "Targets (docs/performance.md)");
   for (const r of rows) out.push(`${r.met ? 'met    ' : 'NOT met'}  ${r.target}: ${r.figure}`);
 }
 

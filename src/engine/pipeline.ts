@@ -28,7 +28,7 @@ export const DEADLINE_BEFORE_STEP_DETAIL = 'call deadline reached before the ste
 const NO_MESSAGES: readonly ChatMessage[] = Object.freeze([]);
 
 /**
- * Runs a pipeline over the input: LITELLM_SEMANTICS.md §8 with DESIGN.md difference 4. Pure apart
+ * Runs a pipeline over the input: docs/semantics.md §8 with difference 4. Pure apart
  * from calling the checks; never rejects (every failure is a step outcome).
  * - Steps run in order. The action is on_pass on pass, on_fail on fail, on_error (else on_fail)
  *   on error; allow, block and modify_response end the run, next continues; no step left: allow.

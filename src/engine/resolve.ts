@@ -10,7 +10,7 @@ export const APPLIED_POLICIES_HEADER = 'x-litellm-applied-policies';
 export const POLICY_SOURCES_HEADER = 'x-litellm-policy-sources';
 
 /**
- * Resolves a request against a snapshot: LiteLLM's request path (§7b) with DESIGN.md's differences.
+ * Resolves a request against a snapshot: LiteLLM's request path (docs/semantics.md §7b) with its deliberate differences.
  * - Attached policies (first matching attachment each, defined only) all contribute their guardrails
  *   resolved with the context, whether or not their own condition holds (§7b step 5).
  * - Named policies (request, key, team) that exist contribute theirs too (difference 1).

@@ -36,7 +36,7 @@ export interface PolicyPipeline {
   readonly pipeline: PipelineSpec;
 }
 
-/** The answer to a Resolve question (DESIGN.md, ResolveResponse). */
+/** The answer to a Resolve question (docs/api.md, ResolveResponse). */
 export interface ResolveDecision {
   /** Sorted; pipeline-managed guardrails removed. */
   readonly guardrails: readonly string[];

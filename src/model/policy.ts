@@ -1,5 +1,5 @@
 /**
- * The parsed, validated shapes of LiteLLM's config sections (LITELLM_SEMANTICS.md §1, §3, §8, §11).
+ * The parsed, validated shapes of LiteLLM's config sections (docs/semantics.md §1, §3, §8, §11).
  * Produced by compile/parse; all arrays are frozen.
  */
 
@@ -15,7 +15,7 @@ export interface PipelineStepSpec {
   readonly onPass: Action;
   /** Default 'block'. */
   readonly onFail: Action;
-  /** Unset: errors use onFail (DESIGN.md difference 4). */
+  /** Unset: errors use onFail (docs/semantics.md, difference 4). */
   readonly onError: Action | undefined;
   readonly passData: boolean;
   readonly modifyResponseMessage: string | undefined;
@@ -80,7 +80,7 @@ export interface GuardrailSpec {
 }
 
 /**
- * A draft or published version of a policy (from a db source, LITELLM_SEMANTICS.md §9). Never live:
+ * A draft or published version of a policy (from a db source, docs/semantics.md §9). Never live:
  * `policy_<id>` in a request's policies swaps it in for the same-named policy, for that request.
  */
 export interface PolicyVersionSpec {

@@ -25,7 +25,7 @@ function chain(n: number): string {
 }
 
 describe('validateBundle', () => {
-  it('accepts the example config of LITELLM_SEMANTICS.md §11', () => {
+  it('accepts the example config of docs/semantics.md §11', () => {
     const yaml = `
 guardrails:
   - guardrail_name: pii_masking

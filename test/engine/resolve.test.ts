@@ -68,7 +68,7 @@ policy_attachments: [{ policy: z, scope: "*" }, { policy: a, scope: "*" }]`);
   });
 });
 
-describe('resolve: named policies (DESIGN.md difference 1)', () => {
+describe('resolve: named policies (docs/semantics.md, difference 1)', () => {
   const NAMED = `
 policies:
   base: { guardrails: [pii] }

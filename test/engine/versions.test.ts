@@ -5,7 +5,7 @@ import { bundleFromYaml } from '../helpers/bundle.js';
 import { req, snapshotOf } from '../helpers/snapshot.js';
 import { finish } from '../../src/compile/steps.js';
 
-// What a db source emits: production policies plus draft/published versions (LITELLM_SEMANTICS §9).
+// What a db source emits: production policies plus draft/published versions (docs/semantics.md §9).
 const VERSIONED = `
 policies:
   base: { guardrails: [pii] }
@@ -34,7 +34,7 @@ policy_versions:
     guardrails: [fresh]
 `;
 
-describe('policy versions (LiteLLM §9, DESIGN.md difference 5)', () => {
+describe('policy versions (docs/semantics.md §9, difference 5)', () => {
   const s = snapshotOf(VERSIONED);
 
   it('swaps a draft in for its same-named policy for that request only', () => {

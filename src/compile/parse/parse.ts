@@ -10,7 +10,7 @@ import { parsePolicy } from './policy.js';
 import { parseVersions } from './versions.js';
 import type { Steps } from '../steps.js';
 
-/** The three sections LiteLLM reads, parsed field by field (LITELLM_SEMANTICS.md §1, §3, §8). Frozen. */
+/** The three sections LiteLLM reads, parsed field by field (docs/semantics.md §1, §3, §8). Frozen. */
 export interface ParsedBundle {
   readonly guardrails: readonly GuardrailSpec[];
   /** Document order. Policies that fail LiteLLM's parser are left out (and reported). */

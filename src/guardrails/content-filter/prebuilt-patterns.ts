@@ -8,7 +8,7 @@ import { acceptCardNumber, acceptIban, acceptLuhn } from './checksums.js';
 export interface PrebuiltPattern {
   readonly name: string;
   readonly description: string;
-  /** `litellm`: LiteLLM's name and regex; `litellm-adapted`: LiteLLM's name, our regex or an added check (see README); `pdp`: ours. */
+  /** `litellm`: LiteLLM's name and regex; `litellm-adapted`: LiteLLM's name, our regex or an added check (see docs/guardrails.md); `pdp`: ours. */
   readonly origin: 'litellm' | 'litellm-adapted' | 'pdp';
   readonly pattern: string;
   /**

@@ -57,7 +57,7 @@ function readRows(path: string): DbRows {
 }
 
 const NOT_OURS = 'not a guardrail-pdp db';
-const CREATE_HINT = 'create it with `guardrail-pdp compile` or the README recipe';
+const CREATE_HINT = 'create it with `guardrail-pdp compile` or the recipe in docs/sqlite-db.md';
 
 function checkSchema(db: Database.Database, path: string): void {
   const tables = new Set(db.prepare<[], string>(`SELECT name FROM sqlite_master WHERE type IN ('table', 'view')`).pluck().all());

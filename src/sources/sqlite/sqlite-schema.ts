@@ -1,5 +1,5 @@
 /**
- * The tables of a guardrail-pdp SQLite db (DESIGN.md "Sources", LITELLM_SEMANTICS.md §12).
+ * The tables of a guardrail-pdp SQLite db (docs/sqlite-db.md, docs/semantics.md §12).
  *
  * `LiteLLM_PolicyTable` and `LiteLLM_PolicyAttachmentTable` keep LiteLLM's table and column names,
  * so rows exported from LiteLLM's Postgres database import unchanged. Postgres types map to SQLite
@@ -38,7 +38,7 @@ const NOW = `(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
 
 /**
  * Creates every table (a no-op for tables that exist). Run it on an empty db; `guardrail-pdp
- * compile` does, and the README's Postgres recipe starts from a db that command wrote. Column
+ * compile` does, and the Postgres recipe in docs/sqlite-db.md starts from a db that command wrote. Column
  * order matters to `sqlite3 .import`, which fills columns by position.
  */
 export const SCHEMA_SQL = `

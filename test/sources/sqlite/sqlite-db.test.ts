@@ -17,7 +17,7 @@ import { describeSourceContract } from '../source-contract.js';
 import { finish } from '../../../src/compile/steps.js';
 
 /** Where the recipe for exporting LiteLLM's Postgres tables is documented. */
-const README = new URL('../../../docs/sqlite-db.md', import.meta.url).pathname;
+const RECIPE = new URL('../../../docs/sqlite-db.md', import.meta.url).pathname;
 const MAIN = new URL('../../../dist/cli/main.js', import.meta.url).pathname;
 
 /** Writes a bundle through the writer (temp file + rename, as producers should). */
@@ -77,8 +77,8 @@ function insertPolicy(db: Database.Database, row: Record<string, unknown>): void
   db.prepare(`INSERT INTO "LiteLLM_PolicyTable" (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...Object.values(row));
 }
 
-// ---- The README recipe: psql's CSV output (captured from PostgreSQL 15 with the README's \copy
-// commands), imported with the README's sqlite3 statements.
+// ---- The recipe of docs/sqlite-db.md: psql's CSV output (captured from PostgreSQL 15 with its \copy
+// commands), imported with its sqlite3 statements.
 
 const POLICIES_CSV = `policy_id,policy_name,inherit,description,guardrails_add,guardrails_remove,condition,pipeline,version_number,version_status,parent_version_id,is_latest,published_at,production_at,created_at,created_by,updated_at,updated_by
 3f0b8c1e-0000-4000-8000-000000000001,baseline,,"Base, for ""all"" requests","[""pii_masking"",""prompt_injection""]",[],{},,1,production,,1,,2026-01-10T09:00:00.000Z,2026-01-10T09:00:00.000Z,admin,2026-01-10T09:00:00.000Z,
@@ -97,14 +97,14 @@ z-global,baseline,*,[],[],[],[],2026-01-10T09:00:00.000Z,,2026-01-10T09:00:00.00
 const GUARDRAILS = ['pii_masking', 'prompt_injection', 'hipaa_audit', 'toxicity_filter', 'secrets_filter'];
 const CONFIG_YAML = `model_list: []\nguardrails:\n${GUARDRAILS.map((g) => `  - {guardrail_name: ${g}, litellm_params: {guardrail: custom, mode: pre_call}}\n`).join('')}`;
 
-/** The sqlite3 script of the README recipe (step 3), as written there. */
+/** The sqlite3 script of the recipe (step 3), as written there. */
 function readmeSqliteScript(): string {
-  const m = /sqlite3 "\$DB\.new" <<'SQL'\n([\s\S]*?)\nSQL\n/.exec(fs.readFileSync(README, 'utf8'));
-  if (!m) throw new Error('README has no sqlite3 heredoc for the recipe');
+  const m = /sqlite3 "\$DB\.new" <<'SQL'\n([\s\S]*?)\nSQL\n/.exec(fs.readFileSync(RECIPE, 'utf8'));
+  if (!m) throw new Error('docs/sqlite-db.md has no sqlite3 heredoc for the recipe');
   return m[1] as string;
 }
 
-/** Runs the README's sqlite3 script in-process: SQL as is, `.import` as sqlite3 does it (every field bound as text). */
+/** Runs the recipe's sqlite3 script in-process: SQL as is, `.import` as sqlite3 does it (every field bound as text). */
 function runReadmeScript(db: Database.Database, csv: Record<string, string>): void {
   let sql = '';
   const flush = (): void => {
@@ -145,7 +145,7 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
-/** A db built like the recipe: schema and meta and guardrail rows by raw SQL, then the README script. */
+/** A db built like the recipe: schema and meta and guardrail rows by raw SQL, then the recipe's script. */
 function recipeDb(file: string): void {
   const db = emptyDb(file);
   const g = db.prepare('INSERT INTO pdp_guardrails (guardrail_name, litellm_params) VALUES (?, ?)');
@@ -205,8 +205,8 @@ const RECIPE_DATA = {
 
 const hasSqlite3 = spawnSync('sqlite3', ['-version']).status === 0;
 
-describe('createSqliteDbSource: the README recipe', () => {
-  it('reads a db built the way the README recipe builds it: production rows live, drafts and published rows as versions', async () => {
+describe('createSqliteDbSource: the recipe of docs/sqlite-db.md', () => {
+  it('reads a db built the way the recipe builds it: production rows live, drafts and published rows as versions', async () => {
     const file = path.join(dir, 'policies.db');
     recipeDb(file);
     const bundle = await createSqliteDbSource({ path: file }).load();
@@ -254,13 +254,13 @@ describe('createSqliteDbSource: the README recipe', () => {
     expect(bundle.hash).toBe((await createSqliteDbSource({ path: path.join(dir, 'in-process.db') }).load()).hash);
   });
 
-  it("lists the README's exported columns in the order of the db's columns", () => {
-    const readme = fs.readFileSync(README, 'utf8');
+  it("lists the recipe's exported columns in the order of the db's columns", () => {
+    const readme = fs.readFileSync(RECIPE, 'utf8');
     const db = new Database(':memory:');
     db.exec(SCHEMA_SQL);
     for (const table of ['LiteLLM_PolicyTable', 'LiteLLM_PolicyAttachmentTable']) {
       const m = new RegExp(`\\\\copy \\(SELECT (.*) FROM "${table}"\\) TO '\\w+\\.csv' CSV HEADER`).exec(readme);
-      expect(m, `README exports ${table}`).not.toBeNull();
+      expect(m, `the recipe exports ${table}`).not.toBeNull();
       const exported = splitTopLevel((m as RegExpExecArray)[1] as string).map((e) => /(\w+)$/.exec(e.trim())?.[1]);
       const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(table);
       expect(exported).toEqual(columns);
@@ -418,9 +418,9 @@ describe('createSqliteDbSource', () => {
     const err = await loadError(file);
     expect(err.code).toBe('BUNDLE_INVALID');
     expect(err.issues.map((i) => i.message)).toEqual([
-      'not a guardrail-pdp db: table LiteLLM_PolicyTable is missing columns inherit, description, guardrails_add, guardrails_remove, condition, pipeline, version_number, version_status; create it with `guardrail-pdp compile` or the README recipe',
-      'not a guardrail-pdp db: table LiteLLM_PolicyAttachmentTable is missing column created_at; create it with `guardrail-pdp compile` or the README recipe',
-      'not a guardrail-pdp db: missing table pdp_meta; create it with `guardrail-pdp compile` or the README recipe',
+      'not a guardrail-pdp db: table LiteLLM_PolicyTable is missing columns inherit, description, guardrails_add, guardrails_remove, condition, pipeline, version_number, version_status; create it with `guardrail-pdp compile` or the recipe in docs/sqlite-db.md',
+      'not a guardrail-pdp db: table LiteLLM_PolicyAttachmentTable is missing column created_at; create it with `guardrail-pdp compile` or the recipe in docs/sqlite-db.md',
+      'not a guardrail-pdp db: missing table pdp_meta; create it with `guardrail-pdp compile` or the recipe in docs/sqlite-db.md',
     ]);
   });
 

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Mode } from '../../src/gen/guardrail/pdp/v1/pipeline.js';
-import { createLogger } from '../../src/logger.js';
-import { callExecutePipeline, callResolve, startApp, type Started } from '../helpers/app.js';
-import { nextRevision, openWatch, waitFor } from '../helpers/watch.js';
+import { Mode } from '../src/gen/guardrail/pdp/v1/pipeline.js';
+import { createLogger } from '../src/logger.js';
+import { callExecutePipeline, callResolve, startApp, type Started } from './helpers/app.js';
+import { nextRevision, openWatch, waitFor } from './helpers/watch.js';
 
 /** Recognisable prompt text that must never reach a log line. */
 const SECRET = 'SECRET-PROMPT-7f3a9c';

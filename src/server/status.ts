@@ -42,8 +42,6 @@ export const STATUS = Object.freeze({
   NOT_READY: Object.freeze(toStatus(notReady())),
   DEADLINE_PASSED: Object.freeze(toStatus(deadlinePassed())),
   INTERNAL: Object.freeze(toStatus(PdpError.from(undefined))),
-  /** What grpc-js itself answers to a request that does not decode (kept identical). */
-  UNDECODABLE: Object.freeze({ code: status.INTERNAL, details: 'Error deserializing request' }),
 });
 
 /**

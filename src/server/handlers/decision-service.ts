@@ -23,8 +23,9 @@ export interface DecisionServiceOptions {
 
 /**
  * The DecisionService handlers, one file each (resolve.ts, execute-pipeline.ts, watch.ts), for
- * EncodedDecisionService (Resolve over bytes). Each call reads `holder.current()` once, first, so
- * one request never mixes two revisions; no snapshot yet means UNAVAILABLE.
+ * EncodedDecisionService (requests arrive as bytes, decoded strictly). Each call reads
+ * `holder.current()` once, first, so one request never mixes two revisions; no snapshot yet means
+ * UNAVAILABLE.
  */
 export function createDecisionService({
   holder,

@@ -5,6 +5,7 @@ import { executePipeline, type CheckErrorListener } from '../../engine/pipeline.
 import { pipelineFor } from '../../engine/pipeline-target.js';
 import { notReady } from '../../errors.js';
 import type { ExecutePipelineRequest, ExecutePipelineResponse } from '../../gen/guardrail/pdp/v1/pipeline.js';
+import { decodeExecutePipelineRequest } from '../convert/encoded.js';
 import type { StepOutcome } from '../../model/pipeline-run.js';
 import type { PipelineMode } from '../../model/policy.js';
 import { toExecutePipelineResponse, toPipelineRequest } from '../convert/pipeline.js';
@@ -21,8 +22,9 @@ export interface ExecutePipelineHandlerOptions {
 }
 
 /**
- * The ExecutePipeline handler. It reads `holder.current()` once, first (no snapshot: UNAVAILABLE),
- * checks the request (INVALID_ARGUMENT naming the field), finds the pipeline (NOT_FOUND for an
+ * The ExecutePipeline handler, over the request's bytes (see EncodedDecisionService). It reads
+ * `holder.current()` once, first (no snapshot: UNAVAILABLE), decodes and checks the request
+ * (INVALID_ARGUMENT naming the field), finds the pipeline (NOT_FOUND for an
  * unknown policy) and runs it within the call's deadline. A block is an answer (OK); steps that
  * fail to run end in ERROR within the answer, never as a call error.
  */
@@ -31,7 +33,7 @@ export function createExecutePipelineHandler({
   log,
   decisionLog,
   observeStep,
-}: ExecutePipelineHandlerOptions): handleUnaryCall<ExecutePipelineRequest, ExecutePipelineResponse> {
+}: ExecutePipelineHandlerOptions): handleUnaryCall<Buffer, ExecutePipelineResponse> {
   // The step's detail only says the check failed; the cause is logged here, without its message
   // (which may quote the prompt): the error's type and stack frames.
   const onCheckError: CheckErrorListener = (guardrail, err) =>
@@ -41,10 +43,12 @@ export function createExecutePipelineHandler({
     const callDeadline = call.getDeadline();
     const deadline = callDeadline instanceof Date ? callDeadline.getTime() : callDeadline;
     let mode: PipelineMode = 'pre_call';
+    let message: ExecutePipelineRequest | undefined;
     Promise.resolve()
       .then(() => {
         if (snapshot === undefined) throw notReady();
-        const request = toPipelineRequest(call.request);
+        message = decodeExecutePipelineRequest(call.request);
+        const request = toPipelineRequest(message);
         const pipeline = pipelineFor(snapshot, request);
         mode = pipeline.mode;
         return executePipeline(snapshot, pipeline, request, { deadline, onCheckError });
@@ -52,8 +56,8 @@ export function createExecutePipelineHandler({
       .then(
         (result) => {
           if (observeStep !== undefined) for (const step of result.steps) observeStep(step.kind, step.outcome);
-          if (decisionLog?.isEnabled === true) {
-            const { requestId, policyName } = call.request;
+          if (decisionLog?.isEnabled === true && message !== undefined) {
+            const { requestId, policyName } = message;
             decisionLog.pipeline({ requestId, revision: result.revision, policyName, mode, terminalAction: result.terminalAction, steps: result.steps });
           }
           callback(null, toExecutePipelineResponse(result));

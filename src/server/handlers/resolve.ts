@@ -21,8 +21,9 @@ export interface ResolveHandlerOptions {
  * The Resolve handler over raw bytes (see EncodedDecisionService). It reads `holder.current()`
  * once; a request whose exact bytes were answered before by the same snapshot gets the same
  * encoded answer back without decoding, resolving or encoding, and the decision log still sees
- * the memoized decision. Only successful answers are memoized, so a bad request is checked (and
- * refused) every time.
+ * the memoized decision. Only successful answers are memoized, so a bad request (bytes that do
+ * not decode strictly, or values out of bounds: INVALID_ARGUMENT) is checked, and refused, every
+ * time.
  */
 export function createResolveHandler({ holder, log, decisionLog, memos }: ResolveHandlerOptions): handleUnaryCall<Buffer, Buffer> {
   const encode = createResponseEncoder();
@@ -39,10 +40,9 @@ export function createResolveHandler({ holder, log, decisionLog, memos }: Resolv
       if (hit.logged !== undefined) decisionLog?.resolve(hit.logged.request, hit.logged.decision);
       return callback(null, hit.bytes);
     }
-    const message = decodeResolveRequest(bytes);
-    if (message === undefined) return callback(STATUS.UNDECODABLE);
     try {
-      const request = toResolveRequest(message);
+      // Only bytes that decode strictly reach the memo below, so a hit above never re-checks.
+      const request = toResolveRequest(decodeResolveRequest(bytes));
       const decision = resolve(snapshot, request);
       decisionLog?.resolve(request, decision);
       const answer = encode(toResolveResponse(decision));

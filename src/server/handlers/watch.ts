@@ -1,11 +1,13 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { ActivationEvent, ActivationEvents } from '../../activation/activator.js';
-import type { WatchEvent, WatchRequest } from '../../gen/guardrail/pdp/v1/watch.js';
+import type { WatchEvent } from '../../gen/guardrail/pdp/v1/watch.js';
 import type { Snapshot } from '../../model/snapshot.js';
+import { decodeWatchRequest } from '../convert/encoded.js';
 import { toActivatedEvent, toWatchEvent } from '../convert/watch-event.js';
+import { toStatus } from '../status.js';
 
-/** One server-side Watch call. */
-export type WatchCall = ServerWritableStream<WatchRequest, WatchEvent>;
+/** One server-side Watch call; its request arrives as bytes (see EncodedDecisionService). */
+export type WatchCall = ServerWritableStream<Buffer, WatchEvent>;
 
 /**
  * The open Watch streams of one server. It subscribes to activation events once and writes each
@@ -29,10 +31,18 @@ export class WatchStreams {
   /**
    * Serves one Watch call: first `current` as ACTIVATED (unless the client already knows its
    * revision), then one event per activation and per failed activation, until the client goes.
+   * A request that does not decode ends the call with INVALID_ARGUMENT.
    */
   open(call: WatchCall, current: Snapshot | undefined): void {
     if (this.#isClosed) {
       call.end();
+      return;
+    }
+    let knownRevision: string;
+    try {
+      knownRevision = decodeWatchRequest(call.request).knownRevision;
+    } catch (e) {
+      call.emit('error', toStatus(e)); // grpc-js sends it as the call's status
       return;
     }
     this.#open.add(call);
@@ -42,7 +52,7 @@ export class WatchStreams {
     call.on('cancelled', remove);
     call.on('close', remove);
     call.on('error', remove);
-    if (current !== undefined && current.revision !== call.request.knownRevision)
+    if (current !== undefined && current.revision !== knownRevision)
       call.write(toActivatedEvent(current, current.loadedAt, current.warnings));
   }
 

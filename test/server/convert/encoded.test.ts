@@ -44,8 +44,10 @@ describe('createResponseEncoder', () => {
 });
 
 describe('decodeResolveRequest', () => {
-  it('decodes a request and answers undefined for bytes that are not one', () => {
-    expect(decodeResolveRequest(Buffer.from([0x12, 0x01, 0x61]))?.requestPolicies).toEqual(['a']);
-    expect(decodeResolveRequest(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]))).toBeUndefined();
+  it('decodes a request and refuses bytes that are not exactly one (INVALID_REQUEST)', () => {
+    expect(decodeResolveRequest(Buffer.from([0x12, 0x01, 0x61])).requestPolicies).toEqual(['a']);
+    for (const bytes of [[0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f], [0x00, 0x12, 0x01, 0x61], [0x12, 0x01, 0x61, 0x0c]]) {
+      expect(() => decodeResolveRequest(Buffer.from(bytes))).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST' }));
+    }
   });
 });

@@ -129,13 +129,16 @@ describe('the Resolve memo', () => {
     expect(server.resolveMemoSize).toBe(0);
   });
 
-  it('answers bytes that are not a ResolveRequest as grpc-js does: INTERNAL "Error deserializing request"', async () => {
+  it('refuses bytes that are not a ResolveRequest with INVALID_ARGUMENT, and never memoizes them', async () => {
     const holder = new SnapshotHolder();
     holder.swap(snapshotOf(EXAMPLE));
-    const { address } = await serve(holder);
+    const { server, address } = await serve(holder);
     const garbage = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]); // field 1, length far past the end
-    const res = await rawUnary(address, '/guardrail.pdp.v1.DecisionService/Resolve', garbage);
-    expect(res.code).toBe(status.INTERNAL);
-    expect(res.details).toBe('Error deserializing request');
+    for (let i = 0; i < 2; i++) {
+      const res = await rawUnary(address, '/guardrail.pdp.v1.DecisionService/Resolve', garbage);
+      expect(res.code).toBe(status.INVALID_ARGUMENT);
+      expect(res.details).toBe('the request is not a valid guardrail.pdp.v1.ResolveRequest: context: a length over 2 GiB at byte 1');
+    }
+    expect(server.resolveMemoSize).toBe(0);
   });
 });

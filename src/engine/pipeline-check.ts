@@ -51,12 +51,19 @@ export class CheckInput implements GuardrailInput {
   }
 }
 
+/** The detail of a step whose check was stopped because the call was cancelled (the caller is gone). */
+export const CANCELLED_DETAIL = 'call cancelled while the step was running';
+
 /**
  * Runs one check within its limit and turns whatever it does into a verdict; never throws or
  * rejects. A synchronous check cannot be interrupted, so it runs to the end whatever its limit (the
  * caller checks the remaining time before). An asynchronous one is raced against a timer set to
- * the limit, which also aborts the input's signal, so a check that ignores its signal cannot hold
- * the call. Verdicts are checked: a pass must give one replacement per input text.
+ * the limit, which aborts the input's signal (an HTTP check cancels its request), so a check that
+ * ignores its signal cannot hold the call past its limit. When `cancel` fires (the caller is gone)
+ * the input's signal is aborted too, but the step still ends only when the check does, or at its
+ * limit: nobody waits for the answer any more, and the run's end then marks the real end of its
+ * work (the server counts the call against its cap until then). Verdicts are checked: a pass must
+ * give one replacement per input text.
  */
 export function runCheck(
   guardrail: CompiledGuardrail,
@@ -64,6 +71,7 @@ export function runCheck(
   input: CheckInput,
   limit: StepLimit,
   onError: CheckErrorListener | undefined,
+  cancel?: AbortSignal,
 ): GuardrailVerdict | Promise<GuardrailVerdict> {
   let result: GuardrailVerdict | PromiseLike<GuardrailVerdict>;
   try {
@@ -73,29 +81,37 @@ export function runCheck(
   }
   const inputCount = input.texts.length;
   if (!isThenable(result)) return checked(result, inputCount);
-  if (limit.ms === Infinity) {
+  if (limit.ms === Infinity && cancel === undefined) {
     return Promise.resolve(result).then(
       (v) => checked(v, inputCount),
       (e: unknown) => threw(guardrail, e, onError),
     );
   }
   const pending = Promise.resolve(result);
-  const ms = Math.max(0, Math.min(limit.ms, MAX_TIMER_MS));
   return new Promise<GuardrailVerdict>((resolve) => {
-    const timer = setTimeout(() => {
+    let timer: NodeJS.Timeout | undefined;
+    let isCancelled = false;
+    const settle = (verdict: GuardrailVerdict): void => {
+      clearTimeout(timer);
+      cancel?.removeEventListener('abort', onCancel);
+      resolve(isCancelled ? { outcome: 'error', detail: CANCELLED_DETAIL } : verdict);
+    };
+    const onCancel = (): void => {
+      isCancelled = true;
       input.abort();
-      resolve({ outcome: 'error', detail: timeoutDetail(limit) });
-    }, ms);
+    };
+    if (cancel?.aborted === true) onCancel();
+    else cancel?.addEventListener('abort', onCancel, { once: true });
+    if (limit.ms !== Infinity) {
+      timer = setTimeout(() => {
+        input.abort();
+        settle({ outcome: 'error', detail: timeoutDetail(limit) });
+      }, Math.max(0, Math.min(limit.ms, MAX_TIMER_MS)));
+    }
     pending.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(checked(v, inputCount));
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        // After the timer fired the step is already over: a late rejection is still worth logging.
-        resolve(threw(guardrail, e, onError));
-      },
+      (v) => settle(checked(v, inputCount)),
+      // After the step is over a late rejection is still worth logging (resolve is then a no-op).
+      (e: unknown) => settle(threw(guardrail, e, onError)),
     );
   });
 }

@@ -10,7 +10,7 @@ import type { Action, PipelineSpec, PipelineStepSpec } from '../model/policy.js'
 import type { Snapshot } from '../model/snapshot.js';
 import { CheckInput, runCheck, type CheckErrorListener, type StepLimit } from './pipeline-check.js';
 
-export { CHECK_THREW_DETAIL, type CheckErrorListener } from './pipeline-check.js';
+export { CANCELLED_DETAIL, CHECK_THREW_DETAIL, type CheckErrorListener } from './pipeline-check.js';
 
 /** How a pipeline run meets its caller: the deadline, a clock, and where check crashes are reported. */
 export interface ExecuteOptions {
@@ -20,10 +20,20 @@ export interface ExecuteOptions {
   readonly now?: () => number;
   /** Told about every exception a check threw; the step itself only says it failed. */
   readonly onCheckError?: CheckErrorListener;
+  /**
+   * Aborted when the caller is gone (the call was cancelled, or its deadline passed): the running
+   * check's signal is aborted (an HTTP check cancels its request) and no further check starts.
+   * The run still ends only once that check has (at the latest at its limit), so its end is the
+   * end of the work it started.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The detail of a step that was never started because the call's deadline had (nearly) passed. */
 export const DEADLINE_BEFORE_STEP_DETAIL = 'call deadline reached before the step could run';
+
+/** The detail of a step that was never started because the call had been cancelled. */
+export const CANCELLED_BEFORE_STEP_DETAIL = 'call cancelled before the step could run';
 
 const NO_MESSAGES: readonly ChatMessage[] = Object.freeze([]);
 
@@ -37,6 +47,9 @@ const NO_MESSAGES: readonly ChatMessage[] = Object.freeze([]);
  *   result's messages (pre_call) or responseText (post_call) are the working copy at the end.
  * - An undefined guardrail, a kind the sidecar cannot execute, a check that throws, and a step out
  *   of time end in error (with a detail that never quotes content).
+ * - Once `options.signal` aborts (the caller is gone), the running check's signal is aborted and
+ *   every step left ends in error without running: the run ends as soon as that check does, and
+ *   starts no more work.
  * - A step's limit is its timeout_ms, else its guardrail's default (0: none), capped by the
  *   deadline less {@link deadlineMarginMs}, so the answer still reaches the caller in time.
  */
@@ -61,13 +74,14 @@ export async function executePipeline(
     let verdict: GuardrailVerdict;
     if (guardrail === undefined) verdict = { outcome: 'error', detail: `Guardrail '${step.guardrail}' not found` };
     else if (guardrail.check === undefined) verdict = notExecutable(guardrail);
+    else if (options.signal?.aborted === true) verdict = { outcome: 'error', detail: CANCELLED_BEFORE_STEP_DETAIL };
     else {
       const limit = stepLimit(step, guardrail, cutoff - now());
       if (limit.ms <= 0) verdict = { outcome: 'error', detail: DEADLINE_BEFORE_STEP_DETAIL };
       else {
         const kind = isResponse ? 'response' : 'request';
         const checkInput = new CheckInput(kind, texts, isResponse ? NO_MESSAGES : messages, input.context, input.requestId);
-        const pending = runCheck(guardrail, guardrail.check, checkInput, limit, options.onCheckError);
+        const pending = runCheck(guardrail, guardrail.check, checkInput, limit, options.onCheckError, options.signal);
         verdict = pending instanceof Promise ? await pending : pending;
       }
     }

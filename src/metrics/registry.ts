@@ -95,7 +95,7 @@ export function createMetrics(sources: MetricsSources = {}): PdpMetrics {
   });
   new Gauge({
     name: 'pdp_calls_in_flight',
-    help: 'Unary decision API calls admitted and not yet answered; with pdp_watch_streams, what --max-in-flight caps.',
+    help: 'Unary decision API calls admitted and not yet answered, plus cancelled calls whose work has not yet stopped; with pdp_watch_streams, what --max-in-flight caps.',
     registers: [registry],
     collect() {
       this.set(callsInFlight?.() ?? 0);

@@ -118,6 +118,7 @@ export class PdpServer {
       decisionLog,
       observeStep: (kind, outcome) => metrics.observeStep(kind, outcome),
       resolveMemos: this.#memos,
+      holdSlot: () => this.#limiter.hold(),
     });
     this.#calls.add(EncodedDecisionService, this.#limiter);
     this.#server.addService(EncodedDecisionService, guardService(EncodedDecisionService, decisions, this.#log));
@@ -157,7 +158,7 @@ export class PdpServer {
     return snapshot === undefined ? 0 : (this.#memos.peek(snapshot)?.size ?? 0);
   }
 
-  /** Unary calls in flight (admitted on arrival, not yet answered). */
+  /** Unary calls in flight (admitted on arrival, not yet answered), plus cancelled calls whose work still runs. */
   get callsInFlight(): number {
     return this.#limiter.unaryInFlight;
   }

@@ -1,5 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
-import { CHECK_THREW_DETAIL, DEADLINE_BEFORE_STEP_DETAIL, deadlineMarginMs, executePipeline } from '../../src/engine/pipeline.js';
+import {
+  CANCELLED_BEFORE_STEP_DETAIL,
+  CANCELLED_DETAIL,
+  CHECK_THREW_DETAIL,
+  DEADLINE_BEFORE_STEP_DETAIL,
+  deadlineMarginMs,
+  executePipeline,
+} from '../../src/engine/pipeline.js';
 import type { GuardrailCheck, GuardrailInput, GuardrailVerdict } from '../../src/model/guardrail.js';
 import { DEFAULT_MODIFY_RESPONSE_MESSAGE } from '../../src/model/pipeline-run.js';
 import type { Action } from '../../src/model/policy.js';
@@ -305,5 +312,51 @@ describe('executePipeline: time limits', () => {
     expect(deadlineMarginMs(20)).toBe(5);
     expect(deadlineMarginMs(400)).toBe(40);
     expect(deadlineMarginMs(10_000)).toBe(250);
+  });
+});
+
+describe('executePipeline: cancellation', () => {
+  /** A check that ends (as an error, like the HTTP check) only when its signal aborts. */
+  const untilAborted: GuardrailCheck = (input) =>
+    new Promise((resolve) => input.signal.addEventListener('abort', () => resolve({ outcome: 'error', detail: 'aborted' })));
+
+  it('aborts the running check when the signal fires, ends with it, and runs no later step', async () => {
+    const never = vi.fn(PASS);
+    const snapshot = snapshotWithGuardrails([fakeGuardrail('slow', untilAborted, { timeoutMs: 60_000 }), fakeGuardrail('after', never)]);
+    const cancel = new AbortController();
+    const run = executePipeline(snapshot, pipelineOf([step('slow', { onError: 'next' }), step('after')]), pipelineInput(), { signal: cancel.signal });
+    await new Promise((r) => setTimeout(r, 5));
+    cancel.abort();
+    const r = await run;
+    expect(never).not.toHaveBeenCalled();
+    expect(r.steps.map((s) => [s.guardrail, s.outcome, s.detail])).toEqual([
+      ['slow', 'error', CANCELLED_DETAIL],
+      ['after', 'error', CANCELLED_BEFORE_STEP_DETAIL],
+    ]);
+  }, 5000);
+
+  it('waits for a check that ignores its signal until it ends or its limit passes, so the run ends with its work', async () => {
+    let isCheckOver = false;
+    const stubborn: GuardrailCheck = () => new Promise((resolve) => setTimeout(() => ((isCheckOver = true), resolve({ outcome: 'pass' })), 60));
+    const snapshot = snapshotWithGuardrails([fakeGuardrail('g', stubborn, { timeoutMs: 60_000 }), fakeGuardrail('hung', HUNG, { timeoutMs: 40 })]);
+    const cancel = new AbortController();
+    const run = executePipeline(snapshot, pipelineOf([step('g', { onPass: 'next' })]), pipelineInput(), { signal: cancel.signal });
+    cancel.abort();
+    expect((await run).steps[0]).toMatchObject({ outcome: 'error', detail: CANCELLED_DETAIL });
+    expect(isCheckOver).toBe(true);
+    const hungCancel = new AbortController();
+    const hungRun = executePipeline(snapshot, pipelineOf([step('hung')]), pipelineInput(), { signal: hungCancel.signal });
+    const started = performance.now();
+    hungCancel.abort();
+    expect((await hungRun).steps[0]?.detail).toBe(CANCELLED_DETAIL); // ended by its 40 ms limit, not by the cancel
+    expect(performance.now() - started).toBeGreaterThanOrEqual(30);
+  }, 5000);
+
+  it('starts no check once the signal has fired', async () => {
+    const check = vi.fn(PASS);
+    const snapshot = snapshotWithGuardrails([fakeGuardrail('g', check)]);
+    const r = await executePipeline(snapshot, pipelineOf([step('g')]), pipelineInput(), { signal: AbortSignal.abort() });
+    expect(check).not.toHaveBeenCalled();
+    expect(r.steps[0]).toMatchObject({ outcome: 'error', detail: CANCELLED_BEFORE_STEP_DETAIL });
   });
 });

@@ -8,8 +8,9 @@ export const DEFAULT_MAX_IN_FLIGHT = 2048;
  * Admission control for one server: unary calls in flight plus open server streams, capped at
  * `maxInFlight`. A call is in flight from its arrival (grpc-js has parsed its headers; see
  * CallInterceptor) to its status, so calls still waiting inside grpc-js for their message count
- * too. Beyond the cap a new call fails fast with RESOURCE_EXHAUSTED instead of queueing, so memory
- * stays bounded however hard clients push.
+ * too, and after that for as long as work it started still runs (`hold`: a call cancelled while its
+ * pipeline runs). Beyond the cap a new call fails fast with RESOURCE_EXHAUSTED instead of queueing,
+ * so memory stays bounded however hard clients push.
  */
 export class CallLimiter {
   readonly maxInFlight: number;
@@ -25,7 +26,7 @@ export class CallLimiter {
     this.overloaded = Object.freeze(toStatus(overloaded(maxInFlight)));
   }
 
-  /** Unary calls admitted and not yet answered. */
+  /** Unary calls admitted and not yet answered, plus ended calls whose work still runs (see `hold`). */
   get unaryInFlight(): number {
     return this.#unary;
   }
@@ -44,6 +45,23 @@ export class CallLimiter {
   whenUnaryIdle(): Promise<void> {
     if (this.#unary === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /**
+   * Keeps one unary slot taken for work that outlives its call: a handler whose call ended
+   * (cancelled, or its deadline passed, which releases the call's own slot) while its work still
+   * runs takes this at once, so the work goes on counting against the cap, in
+   * `pdp_calls_in_flight` and for shutdown. Returns the release, to call once when the work ends
+   * (later calls do nothing).
+   */
+  hold(): () => void {
+    this.#unary++;
+    let isHeld = true;
+    return () => {
+      if (!isHeld) return;
+      isHeld = false;
+      this.leave(false);
+    };
   }
 
   /** @internal Called by the interceptor. */

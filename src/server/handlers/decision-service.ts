@@ -19,6 +19,8 @@ export interface DecisionServiceOptions {
   readonly observeStep?: (kind: string, outcome: StepOutcome) => void;
   /** Memos of Resolve's encoded answers, one per snapshot; none means no memo. */
   readonly resolveMemos?: SnapshotMemos;
+  /** Holds a slot of the cap on calls in flight for work that outlives its call (CallLimiter.hold). */
+  readonly holdSlot?: () => () => void;
 }
 
 /**
@@ -34,11 +36,12 @@ export function createDecisionService({
   decisionLog,
   observeStep,
   resolveMemos,
+  holdSlot,
 }: DecisionServiceOptions): EncodedDecisionServer {
   const serviceLog = log.child({ component: 'decision-service' });
   return {
     resolve: createResolveHandler({ holder, log: serviceLog, decisionLog, memos: resolveMemos }),
-    executePipeline: createExecutePipelineHandler({ holder, log: serviceLog, decisionLog, observeStep }),
+    executePipeline: createExecutePipelineHandler({ holder, log: serviceLog, decisionLog, observeStep, holdSlot }),
     watch: (call) => watchStreams.open(call, holder.current()),
   };
 }

@@ -19,6 +19,11 @@ export interface ExecutePipelineHandlerOptions {
   readonly decisionLog?: DecisionLog;
   /** Counts pipeline step outcomes by guardrail kind. */
   readonly observeStep?: (kind: string, outcome: StepOutcome) => void;
+  /**
+   * Keeps a slot of the cap on calls in flight for work that outlives its call; returns the
+   * release (CallLimiter.hold). Without it, a cancelled call's work still stops, but uncounted.
+   */
+  readonly holdSlot?: () => () => void;
 }
 
 /**
@@ -26,13 +31,17 @@ export interface ExecutePipelineHandlerOptions {
  * `holder.current()` once, first (no snapshot: UNAVAILABLE), decodes and checks the request
  * (INVALID_ARGUMENT naming the field), finds the pipeline (NOT_FOUND for an
  * unknown policy) and runs it within the call's deadline. A block is an answer (OK); steps that
- * fail to run end in ERROR within the answer, never as a call error.
+ * fail to run end in ERROR within the answer, never as a call error. When the call ends before
+ * the run does (the client cancelled it, or its deadline passed), the run is aborted: the running
+ * check's signal fires (an HTTP check cancels its request) and no further check starts; until the
+ * run has really ended, it keeps holding a slot of the cap on calls in flight (`holdSlot`).
  */
 export function createExecutePipelineHandler({
   holder,
   log,
   decisionLog,
   observeStep,
+  holdSlot,
 }: ExecutePipelineHandlerOptions): handleUnaryCall<Buffer, ExecutePipelineResponse> {
   // The step's detail only says the check failed; the cause is logged here, without its message
   // (which may quote the prompt): the error's type and stack frames.
@@ -44,6 +53,22 @@ export function createExecutePipelineHandler({
     const deadline = callDeadline instanceof Date ? callDeadline.getTime() : callDeadline;
     let mode: PipelineMode = 'pre_call';
     let message: ExecutePipelineRequest | undefined;
+    const cancel = new AbortController();
+    let isDone = false;
+    let release: (() => void) | undefined;
+    // grpc-js emits this when the call ends without our answer (and after our answer too: then
+    // isDone is already set and the listener is gone).
+    const onCancelled = (): void => {
+      if (isDone) return;
+      release = holdSlot?.(); // taken in the same tick grpc-js freed the call's own slot
+      cancel.abort();
+    };
+    call.once('cancelled', onCancelled);
+    const done = (): void => {
+      isDone = true;
+      call.off('cancelled', onCancelled);
+      release?.();
+    };
     Promise.resolve()
       .then(() => {
         if (snapshot === undefined) throw notReady();
@@ -51,10 +76,11 @@ export function createExecutePipelineHandler({
         const request = toPipelineRequest(message);
         const pipeline = pipelineFor(snapshot, request);
         mode = pipeline.mode;
-        return executePipeline(snapshot, pipeline, request, { deadline, onCheckError });
+        return executePipeline(snapshot, pipeline, request, { deadline, onCheckError, signal: cancel.signal });
       })
       .then(
         (result) => {
+          done();
           if (observeStep !== undefined) for (const step of result.steps) observeStep(step.kind, step.outcome);
           if (decisionLog?.isEnabled === true && message !== undefined) {
             const { requestId, policyName } = message;
@@ -62,7 +88,10 @@ export function createExecutePipelineHandler({
           }
           callback(null, toExecutePipelineResponse(result));
         },
-        (e: unknown) => callback(toStatus(e, log)),
+        (e: unknown) => {
+          done();
+          callback(toStatus(e, log));
+        },
       );
   };
 }

@@ -38,6 +38,23 @@ export const CANCELLED_BEFORE_STEP_DETAIL = 'call cancelled before the step coul
 const NO_MESSAGES: readonly ChatMessage[] = Object.freeze([]);
 
 /**
+ * How long a run may keep the event loop between two steps before it lets other calls run (see
+ * afterIo): a pipeline of slow synchronous steps (a content filter over a large text) then delays
+ * a Resolve by at most one step, not the whole pipeline. Cheap steps run back to back; an
+ * asynchronous step (an HTTP guardrail) yields by itself.
+ */
+export const YIELD_AFTER_MS = 1;
+
+/**
+ * Resolves once the event loop has polled for I/O, so calls that arrived meanwhile are handled
+ * first. One setImmediate is not enough: scheduled from an I/O callback (where a call's handler
+ * runs) it fires in the same loop iteration, before the next poll.
+ */
+function afterIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
+/**
  * Runs a pipeline over the input: docs/semantics.md §8 with difference 4. Pure apart
  * from calling the checks; never rejects (every failure is a step outcome).
  * - Steps run in order. The action is on_pass on pass, on_fail on fail, on_error (else on_fail)
@@ -52,6 +69,7 @@ const NO_MESSAGES: readonly ChatMessage[] = Object.freeze([]);
  *   starts no more work.
  * - A step's limit is its timeout_ms, else its guardrail's default (0: none), capped by the
  *   deadline less {@link deadlineMarginMs}, so the answer still reaches the caller in time.
+ * - Between steps, once the run has held the event loop for {@link YIELD_AFTER_MS}, it yields.
  */
 export async function executePipeline(
   snapshot: Snapshot,
@@ -68,7 +86,12 @@ export async function executePipeline(
   let isForwarded = false;
   const steps: StepResult[] = [];
 
+  let heldSince = performance.now();
   for (const step of pipeline.steps) {
+    if (performance.now() - heldSince >= YIELD_AFTER_MS) {
+      await afterIo();
+      heldSince = performance.now();
+    }
     const guardrail = snapshot.guardrails.get(step.guardrail);
     const started = performance.now();
     let verdict: GuardrailVerdict;
@@ -82,7 +105,10 @@ export async function executePipeline(
         const kind = isResponse ? 'response' : 'request';
         const checkInput = new CheckInput(kind, texts, isResponse ? NO_MESSAGES : messages, input.context, input.requestId);
         const pending = runCheck(guardrail, guardrail.check, checkInput, limit, options.onCheckError, options.signal);
-        verdict = pending instanceof Promise ? await pending : pending;
+        if (pending instanceof Promise) {
+          verdict = await pending;
+          heldSince = performance.now();
+        } else verdict = pending;
       }
     }
     const action = actionFor(step, verdict);

@@ -6,6 +6,7 @@ import {
   DEADLINE_BEFORE_STEP_DETAIL,
   deadlineMarginMs,
   executePipeline,
+  YIELD_AFTER_MS,
 } from '../../src/engine/pipeline.js';
 import type { GuardrailCheck, GuardrailInput, GuardrailVerdict } from '../../src/model/guardrail.js';
 import { DEFAULT_MODIFY_RESPONSE_MESSAGE } from '../../src/model/pipeline-run.js';
@@ -358,5 +359,27 @@ describe('executePipeline: cancellation', () => {
     const r = await executePipeline(snapshot, pipelineOf([step('g')]), pipelineInput(), { signal: AbortSignal.abort() });
     expect(check).not.toHaveBeenCalled();
     expect(r.steps[0]).toMatchObject({ outcome: 'error', detail: CANCELLED_BEFORE_STEP_DETAIL });
+  });
+});
+
+describe('executePipeline: sharing the event loop', () => {
+  /** A synchronous check that keeps the event loop for `ms`. */
+  const busyFor =
+    (ms: number): GuardrailCheck =>
+    () => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+      return { outcome: 'pass' };
+    };
+
+  it('lets pending callbacks run between slow synchronous steps', async () => {
+    const order: string[] = [];
+    const note =
+      (name: string, check: GuardrailCheck): GuardrailCheck =>
+      (input) => (order.push(name), check(input));
+    const snapshot = snapshotWithGuardrails([fakeGuardrail('slow', note('slow', busyFor(YIELD_AFTER_MS + 5))), fakeGuardrail('after', note('after', PASS))]);
+    setImmediate(() => order.push('other'));
+    await executePipeline(snapshot, pipelineOf([step('slow', { onPass: 'next' }), step('after')]), pipelineInput());
+    expect(order).toEqual(['slow', 'other', 'after']);
   });
 });

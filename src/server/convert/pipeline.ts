@@ -17,6 +17,24 @@ import { ACTIONS, checkValue, MAX_LIST_LENGTH, toRequestContext } from './resolv
 /** Longest accepted `timeout_ms` of an inline pipeline step (10 minutes). */
 export const MAX_STEP_TIMEOUT_MS = 600_000;
 
+/**
+ * Most text one call may ask the guardrails to check: `messages[].content` and `response_text`
+ * together, in characters (UTF-16 units, what the checks scan). Measured: one content-filter step
+ * with every prebuilt pattern took 50 to 110 ms over 1 Mi characters in-process (12 kinds of
+ * text) and 70 to 130 ms in the server, so with the executor yielding between slow steps a
+ * Resolve waits about that long behind a pipeline at the limit. Within the 4 MiB request limit
+ * alone, a three-step pipeline over 3.9 million characters held the event loop for 1.4 s. 1 Mi
+ * characters is about 260,000 tokens, beyond most models' context windows.
+ */
+export const MAX_PIPELINE_TEXT_CHARS = 1024 * 1024;
+
+/**
+ * Most messages in one call. Each message costs every step a fixed overhead (a content filter:
+ * about 1 µs per message and pattern set), so within the 4 MiB request limit half a million
+ * one-character messages would take a content-filter step about half a second.
+ */
+export const MAX_PIPELINE_MESSAGES = 10_000;
+
 const MODEL_ACTIONS = new Map<Action, ModelAction>([
   [Action.ALLOW, 'allow'],
   [Action.BLOCK, 'block'],
@@ -29,7 +47,8 @@ const OUTCOMES: Record<StepOutcome, Outcome> = { pass: Outcome.PASS, fail: Outco
 /**
  * Proto ExecutePipelineRequest -> model request, with every check that needs no snapshot: exactly
  * one target; an inline pipeline validated like a bundle's (mode, at least one step, non-empty
- * guardrail names, known actions, sane timeouts); known modes; a role on every message; Resolve's
+ * guardrail names, known actions, sane timeouts); known modes; a role on every message; at most
+ * MAX_PIPELINE_MESSAGES messages and MAX_PIPELINE_TEXT_CHARS characters of text to check; Resolve's
  * bounds on names and the context. Throws INVALID_REQUEST naming the field, never echoing content.
  * The checks against the snapshot follow in engine/pipeline-target.ts.
  */
@@ -44,10 +63,17 @@ export function toPipelineRequest(msg: PbExecutePipelineRequest): PipelineReques
     checkValue(policyName, 'policy_name');
     target = { kind: 'policy', policyName };
   }
+  if (msg.messages.length > MAX_PIPELINE_MESSAGES)
+    throw new PdpError('INVALID_REQUEST', `messages has ${msg.messages.length} entries; at most ${MAX_PIPELINE_MESSAGES} are accepted`);
+  let textChars = 0;
   msg.messages.forEach((m, i) => {
     if (m.role === '') throw new PdpError('INVALID_REQUEST', `messages[${i}].role is empty; give the message's role (e.g. user)`);
     checkValue(m.role, `messages[${i}].role`);
+    textChars += m.content.length;
+    if (textChars > MAX_PIPELINE_TEXT_CHARS) throw textTooLong(`messages[${i}].content`, textChars);
   });
+  textChars += msg.responseText?.length ?? 0;
+  if (textChars > MAX_PIPELINE_TEXT_CHARS) throw textTooLong('response_text', textChars);
   return {
     target,
     mode: toPipelineMode(msg.mode, 'mode'),
@@ -56,6 +82,13 @@ export function toPipelineRequest(msg: PbExecutePipelineRequest): PipelineReques
     context: toRequestContext(msg.context),
     requestId: checkValue(msg.requestId, 'request_id') ?? '',
   };
+}
+
+function textTooLong(field: string, total: number): PdpError {
+  return new PdpError(
+    'INVALID_REQUEST',
+    `${field} brings the text to check to ${total} characters; at most ${MAX_PIPELINE_TEXT_CHARS} are accepted (messages[].content and response_text together)`,
+  );
 }
 
 /** Proto Mode -> model mode; undefined for MODE_UNSPECIFIED. Throws INVALID_REQUEST for unknown values. */

@@ -84,14 +84,27 @@ export interface WatchEvent {
   /** Counts of the serving snapshot. */
   policyCount: number;
   attachmentCount: number;
-  /** ACTIVATED: warnings of the new snapshot. ACTIVATION_FAILED: every issue of the rejected input. */
+  /**
+   * ACTIVATED: warnings of the new snapshot. ACTIVATION_FAILED: issues of the rejected input.
+   * At most the first 100, in the order the compiler reports them (issue_count has how many there
+   * are in all), each string cut to 1024 characters, so that one event stays far below a client's
+   * default 4 MiB message limit however many issues a bundle has.
+   */
   issues: Issue[];
   /** When this event happened (for the first event: when the current snapshot was activated). */
   occurredAt:
     | Date
     | undefined;
-  /** ACTIVATION_FAILED: why, e.g. "bundle /etc/pdp/bundle.yaml has 2 error(s); not activated". */
+  /**
+   * ACTIVATION_FAILED: why, e.g. "bundle /etc/pdp/bundle.yaml has 2 error(s); not activated"
+   * (cut to 4096 characters).
+   */
   message: string;
+  /**
+   * How many issues there are in all (warnings of the new snapshot, or issues of the rejected
+   * input); `issues` carries the first 100 of them.
+   */
+  issueCount: number;
 }
 
 export enum WatchEvent_Kind {
@@ -382,6 +395,7 @@ function createBaseWatchEvent(): WatchEvent {
     issues: [],
     occurredAt: undefined,
     message: "",
+    issueCount: 0,
   };
 }
 
@@ -413,6 +427,9 @@ export const WatchEvent: MessageFns<WatchEvent> = {
     }
     if (message.message !== "") {
       writer.uint32(74).string(message.message);
+    }
+    if (message.issueCount !== 0) {
+      writer.uint32(80).uint32(message.issueCount);
     }
     return writer;
   },
@@ -502,6 +519,14 @@ export const WatchEvent: MessageFns<WatchEvent> = {
             message.message = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.issueCount = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -543,6 +568,11 @@ export const WatchEvent: MessageFns<WatchEvent> = {
         ? fromJsonTimestamp(object.occurred_at)
         : undefined,
       message: isSet(object.message) ? globalThis.String(object.message) : "",
+      issueCount: isSet(object.issueCount)
+        ? globalThis.Number(object.issueCount)
+        : isSet(object.issue_count)
+        ? globalThis.Number(object.issue_count)
+        : 0,
     };
   },
 
@@ -575,6 +605,9 @@ export const WatchEvent: MessageFns<WatchEvent> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
+    if (message.issueCount !== 0) {
+      obj.issueCount = Math.round(message.issueCount);
+    }
     return obj;
   },
 
@@ -592,6 +625,7 @@ export const WatchEvent: MessageFns<WatchEvent> = {
     message.issues = object.issues?.map((e) => Issue.fromPartial(e)) || [];
     message.occurredAt = object.occurredAt ?? undefined;
     message.message = object.message ?? "";
+    message.issueCount = object.issueCount ?? 0;
     return message;
   },
 };

@@ -56,10 +56,12 @@ export function createMetrics(sources: MetricsSources = {}): PdpMetrics {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
+  // No origin label: the bundle's path is nobody's business on the cluster network (the admin
+  // listener has no authentication; docs/operations.md). The revision identifies the content.
   const info = new Gauge({
     name: 'pdp_snapshot_info',
-    help: 'The active snapshot (always 1), labelled with its revision and origin.',
-    labelNames: ['revision', 'origin'] as const,
+    help: 'The active snapshot (always 1), labelled with its revision.',
+    labelNames: ['revision'] as const,
     registers: [registry],
   });
   const policies = new Gauge({ name: 'pdp_snapshot_policies', help: 'Policies in the active snapshot.', registers: [registry] });
@@ -113,7 +115,7 @@ export function createMetrics(sources: MetricsSources = {}): PdpMetrics {
       if (event.kind === 'unchanged') return;
       const s = event.snapshot;
       info.reset(); // one live series: the active revision
-      info.set({ revision: s.revision, origin: s.origin }, 1);
+      info.set({ revision: s.revision }, 1);
       policies.set(s.policies.size);
       attachments.set(s.attachments.size);
     },

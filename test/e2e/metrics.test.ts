@@ -73,7 +73,7 @@ describe('/metrics after real RPCs', () => {
     watch.cancel();
     const text = await scrape();
     const info = text.split('\n').filter((l) => l.startsWith('pdp_snapshot_info{'));
-    expect(info).toEqual([`pdp_snapshot_info{revision="${second}",origin="${path}"} 1`]);
+    expect(info).toEqual([`pdp_snapshot_info{revision="${second}"} 1`]);
     expect(second).not.toBe(first);
     expect(value(text, 'pdp_snapshot_policies')).toBe(2);
     expect(value(text, 'pdp_activations_total{result="activated"}')).toBe(2);

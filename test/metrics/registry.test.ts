@@ -20,7 +20,7 @@ describe('createMetrics', () => {
     m.observeActivation(activated(B));
     const text = await m.registry.metrics();
     const info = text.split('\n').filter((l) => l.startsWith('pdp_snapshot_info{'));
-    expect(info).toEqual([`pdp_snapshot_info{revision="${B.revision}",origin="${B.origin}"} 1`]);
+    expect(info).toEqual([`pdp_snapshot_info{revision="${B.revision}"} 1`]);
     expect(text).toContain('pdp_snapshot_policies 2');
     expect(text).toContain('pdp_snapshot_attachments 0');
     expect(text).toContain('pdp_activations_total{result="activated"} 2');
@@ -32,7 +32,7 @@ describe('createMetrics', () => {
     m.observeActivation(failed);
     const text = await m.registry.metrics();
     expect(text).toContain('pdp_activations_total{result="failed"} 1');
-    expect(text).toContain(`pdp_snapshot_info{revision="${A.revision}",origin="${A.origin}"} 1`);
+    expect(text).toContain(`pdp_snapshot_info{revision="${A.revision}"} 1`);
     expect(text).toContain('pdp_snapshot_policies 1');
   });
 

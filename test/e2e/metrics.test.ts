@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HealthClient } from '../../src/gen/health/v1/health.js';
+import { METRICS_CACHE_MS } from '../../src/metrics/http.js';
 import { callResolve, startApp, type Started } from '../helpers/app.js';
 import { nextRevision, openWatch, waitFor } from '../helpers/watch.js';
 
@@ -57,6 +58,7 @@ describe('/metrics after real RPCs', () => {
     expect(value(text, `grpc_server_started_total{${watchLabels}}`)).toBe(1);
     watch.cancel();
     await waitFor(() => s.app.server.openWatchStreams === 0, 5000, 'the Watch stream to close');
+    await new Promise((r) => setTimeout(r, METRICS_CACHE_MS + 50)); // past the cached rendering
     text = await scrape();
     expect(value(text, `grpc_server_handled_total{${watchLabels},grpc_code="CANCELLED"}`)).toBe(1);
     expect(value(text, 'pdp_watch_streams')).toBe(0);

@@ -3,35 +3,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Mode } from '../src/gen/guardrail/pdp/v1/pipeline.js';
 import { createLogger } from '../src/logger.js';
 import { callExecutePipeline, callResolve, startApp, type Started } from './helpers/app.js';
+import { captureLogs } from './helpers/logs.js';
 import { nextRevision, openWatch, waitFor } from './helpers/watch.js';
 
 /** Recognisable prompt text that must never reach a log line. */
 const SECRET = 'SECRET-PROMPT-7f3a9c';
-
-/** Every byte the logger wrote, and the lines parsed. */
-function captureLogs(): { stream: Writable; text: () => string; lines: () => Record<string, unknown>[] } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      text += chunk.toString();
-      done();
-    },
-  });
-  return {
-    stream,
-    text: () => text,
-    lines: () =>
-      text
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
-}
 
 /**
  * A Generic Guardrail API that misbehaves with the text it is sent: /echo blocks quoting it,

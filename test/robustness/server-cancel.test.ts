@@ -93,6 +93,9 @@ policies:
     await waitFor(() => s.app.server.callsInFlight === 0, 2000, 'no call in flight');
     // What is left is the keep-alive pool's idle connections, bounded by the concurrency (100), not the 500 calls.
     expect(fdCount()).toBeLessThan(fdsBefore + 2 * 2 * 100 + 20);
+    // A cancelled step is not a guardrail error.
+    const metrics = await (await fetch(`http://${s.adminAddress}/metrics`)).text();
+    expect(metrics).not.toMatch(/^pdp_pipeline_steps_total\{[^}]*outcome="error"[^}]*\} [1-9]/m);
   });
 
   it('keeps counting against --max-in-flight until the work of a cancelled call has ended', async () => {

@@ -1,16 +1,19 @@
 import type { handleUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SnapshotHolder } from '../../activation/holder.js';
-import { executePipeline, type CheckErrorListener } from '../../engine/pipeline.js';
+import { CANCELLED_BEFORE_STEP_DETAIL, CANCELLED_DETAIL, executePipeline, type CheckErrorListener } from '../../engine/pipeline.js';
 import { pipelineFor } from '../../engine/pipeline-target.js';
 import { notReady } from '../../errors.js';
 import type { ExecutePipelineRequest, ExecutePipelineResponse } from '../../gen/guardrail/pdp/v1/pipeline.js';
-import { decodeExecutePipelineRequest } from '../convert/encoded.js';
 import type { StepOutcome } from '../../model/pipeline-run.js';
 import type { PipelineMode } from '../../model/policy.js';
+import { decodeExecutePipelineRequest } from '../convert/encoded.js';
 import { toExecutePipelineResponse, toPipelineRequest } from '../convert/pipeline.js';
 import { toStatus } from '../status.js';
 import type { DecisionLog } from './decision-log.js';
+
+/** Details of steps the executor ended because the call was cancelled: not guardrail outcomes. */
+const CANCELLED_DETAILS: ReadonlySet<string> = new Set([CANCELLED_DETAIL, CANCELLED_BEFORE_STEP_DETAIL]);
 
 export interface ExecutePipelineHandlerOptions {
   readonly holder: SnapshotHolder;
@@ -29,12 +32,14 @@ export interface ExecutePipelineHandlerOptions {
 /**
  * The ExecutePipeline handler, over the request's bytes (see EncodedDecisionService). It reads
  * `holder.current()` once, first (no snapshot: UNAVAILABLE), decodes and checks the request
- * (INVALID_ARGUMENT naming the field), finds the pipeline (NOT_FOUND for an
- * unknown policy) and runs it within the call's deadline. A block is an answer (OK); steps that
- * fail to run end in ERROR within the answer, never as a call error. When the call ends before
- * the run does (the client cancelled it, or its deadline passed), the run is aborted: the running
- * check's signal fires (an HTTP check cancels its request) and no further check starts; until the
- * run has really ended, it keeps holding a slot of the cap on calls in flight (`holdSlot`).
+ * (INVALID_ARGUMENT naming the field), finds the pipeline (NOT_FOUND for an unknown policy) and
+ * runs it within the call's deadline. A block is an answer (OK); steps that fail to run end in
+ * ERROR within the answer, never as a call error. When the call ends before the run does (the
+ * client cancelled it, or its deadline passed), the run is aborted: the running check's signal
+ * fires (an HTTP check cancels its request) and no further check starts; until the run has really
+ * ended, it keeps holding a slot of the cap on calls in flight (`holdSlot`). A cancelled run is
+ * not a decision: it is not in the decision log, and only the steps that ran to their own end are
+ * counted.
  */
 export function createExecutePipelineHandler({
   holder,
@@ -81,8 +86,11 @@ export function createExecutePipelineHandler({
       .then(
         (result) => {
           done();
-          if (observeStep !== undefined) for (const step of result.steps) observeStep(step.kind, step.outcome);
-          if (decisionLog?.isEnabled === true && message !== undefined) {
+          const isCancelled = cancel.signal.aborted;
+          if (observeStep !== undefined) {
+            for (const step of result.steps) if (!isCancelled || !CANCELLED_DETAILS.has(step.detail)) observeStep(step.kind, step.outcome);
+          }
+          if (decisionLog?.isEnabled === true && message !== undefined && !isCancelled) {
             const { requestId, policyName } = message;
             decisionLog.pipeline({ requestId, revision: result.revision, policyName, mode, terminalAction: result.terminalAction, steps: result.steps });
           }

@@ -11,9 +11,10 @@ export type PatternProblem = (severity: Severity, rule: 'invalid_guardrail_confi
 
 /**
  * Compiles a Python `re` search pattern for the content filter. With `userPattern` and `report`
- * (a custom pattern), also reports: a pattern Python rejects or we cannot translate (error), one
- * that can backtrack catastrophically (`checkRegexSafety`: error in strict mode, warning in
- * compat), and one that matches the empty string (error: it would match every text). Prebuilt
+ * (a custom pattern: `source` is what runs, e.g. `(?i)` + `userPattern`), also reports: a pattern
+ * Python rejects or we cannot translate (error), one that can backtrack catastrophically
+ * (`checkRegexSafety` of `source`, so under the flags it runs with: error in strict mode, warning
+ * in compat), and one that matches the empty string (error: it would match every text). Prebuilt
  * patterns are checked by tests instead.
  */
 export function compileContentPattern(source: string, userPattern?: string, mode?: ValidationMode, report?: PatternProblem): ContentPattern {
@@ -28,7 +29,8 @@ export function compileContentPattern(source: string, userPattern?: string, mode
     return { ok: false, message };
   }
   if (userPattern !== undefined && report !== undefined) {
-    const unsafe = checkRegexSafety(userPattern);
+    // Checked as it runs: `(?:xy|XY)+` is safe alone and exponential under (?i).
+    const unsafe = checkRegexSafety(source);
     if (unsafe !== undefined) {
       // Compat mode still runs the pattern, as LiteLLM would.
       report(mode === 'compat' ? 'warning' : 'error', 'unsafe_regex', `pattern ${shown} can backtrack catastrophically (${unsafe})`);

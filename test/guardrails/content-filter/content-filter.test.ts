@@ -199,6 +199,15 @@ describe('litellm_content_filter: settings', () => {
     expect(run(compat.check as GuardrailCheck, ['aab'])).toEqual({ outcome: 'pass', texts: ['[CUSTOM_REGEX_REDACTED]'] });
   });
 
+  it('checks a custom pattern for backtracking under the IGNORECASE flag it runs with', () => {
+    // Safe case-sensitively (the three branches differ); under (?i) they are the same text, so the
+    // loop can split "xyxy..." in exponentially many ways (6.6 s on 37 bytes before this check).
+    const { check, issues } = build({ patterns: [{ pattern_type: 'regex', pattern: '(?:xy|XY|Xy)+z', action: 'MASK' }] });
+    expect(check).toBeUndefined();
+    expect(issues).toEqual([expect.objectContaining({ severity: 'error', rule: 'unsafe_regex', path: 'patterns.0.pattern' })]);
+    expect(issues[0]?.message).toContain('"(?:xy|XY|Xy)+z" can backtrack catastrophically');
+  });
+
   it('rejects LiteLLM features the sidecar does not run, naming the key', () => {
     const { check, issues } = build({
       categories: [{ category: 'harmful_self_harm', enabled: true, action: 'BLOCK' }],

@@ -1,8 +1,10 @@
 // Ambiguity of the position automaton, which bounds what a backtracking matcher does on a failing
 // subject: it tries every path. Exponentially many paths (EDA) exist iff some state has two distinct
-// cycles on the same word; polynomially many of degree d (IDA) iff d+1 loops follow each other that
-// can all consume the same word. The tests are those of Allauzen, Mohri and Rastogi ("General
-// algorithms for testing the ambiguity of finite automata", 2008) on pair and triple products.
+// cycles on the same word; polynomially many of degree d (IDA) iff some path passes d pairs of loops,
+// the two loops of each pair able to consume the same word (the pairs may be far apart: in
+// `\d+\d+x\d+\d+` each run of digits splits its own way, and the two choices multiply). The tests
+// are those of Allauzen, Mohri and Rastogi ("General algorithms for testing the ambiguity of finite
+// automata", 2008) on pair and triple products; the degree is Weber and Seidl's.
 
 import { intersects } from './charset.js';
 import type { Loop, Nfa } from './automaton.js';
@@ -10,7 +12,12 @@ import type { Loop, Nfa } from './automaton.js';
 /** What makes the pattern slow: a loop with exponentially many paths, or a chain of overlapping loops. */
 export type Ambiguity =
   | { readonly kind: 'exponential'; readonly loop: Loop | undefined; readonly nested: boolean }
-  | { readonly kind: 'polynomial'; readonly degree: number; readonly loops: readonly (Loop | undefined)[] };
+  | {
+      readonly kind: 'polynomial';
+      readonly degree: number;
+      /** Runs of loops in path order; within a run each loop overlaps the next. */
+      readonly runs: readonly (readonly (Loop | undefined)[])[];
+    };
 
 // Bounds the product searches; a pattern that needs more is reported as too complex to check.
 const STEPS_MAX = 5_000_000;
@@ -96,26 +103,40 @@ export function findAmbiguity(nfa: Nfa): Ambiguity | undefined {
     const nested = exponentialIn(nfa, states, budget);
     if (nested !== undefined) return { kind: 'exponential', loop: loopOf(nfa, states), nested };
   }
-  // Longest chain of loops, each pair of neighbours able to split the same word (processed sinks first).
-  const chain = new Map<number, { length: number; next: number | undefined }>();
+  // The degree of each cyclic component: the most overlapping pairs on a path from it, counting
+  // pairs anywhere downstream (processed sinks first, so every successor is done).
+  const chain = new Map<number, { degree: number; next: number | undefined; overlaps: boolean }>();
   let best: number | undefined;
   for (const [a, statesA] of cyclic) {
-    let here = { length: 1, next: undefined as number | undefined };
+    const fromA = closure(statesA, (v) => succ[v] ?? []);
+    let here = { degree: 0, next: undefined as number | undefined, overlaps: false };
     for (const [b, statesB] of cyclic) {
       const there = chain.get(b);
-      if (b >= a || there === undefined || there.length + 1 <= here.length) continue;
-      if (polynomialBetween(nfa, succ, preds, statesA, statesB, budget)) here = { length: there.length + 1, next: b };
+      if (b >= a || there === undefined || there.degree + 1 <= here.degree) continue;
+      if (!statesB.some((s) => fromA.has(s))) continue;
+      if (polynomialBetween(nfa, succ, preds, statesA, statesB, fromA, budget)) here = { degree: there.degree + 1, next: b, overlaps: true };
+      else if (there.degree > here.degree) here = { degree: there.degree, next: b, overlaps: false };
     }
     chain.set(a, here);
-    if (best === undefined || here.length > (chain.get(best)?.length ?? 0)) best = a;
+    if (best === undefined || here.degree > (chain.get(best)?.degree ?? 0)) best = a;
   }
   const head = best === undefined ? undefined : chain.get(best);
-  if (best === undefined || head === undefined || head.length < 2) return undefined;
-  const loops: (Loop | undefined)[] = [];
-  for (let c: number | undefined = best; c !== undefined; c = chain.get(c)?.next) {
-    loops.push(loopOf(nfa, members.get(c) ?? []));
+  if (best === undefined || head === undefined || head.degree < 1) return undefined;
+  const runs: (Loop | undefined)[][] = [];
+  let run: (Loop | undefined)[] = [];
+  for (let c: number | undefined = best; c !== undefined; ) {
+    const link = chain.get(c);
+    if (link?.overlaps === true) {
+      if (run.length === 0) run.push(loopOf(nfa, members.get(c) ?? []));
+      run.push(loopOf(nfa, members.get(link.next as number) ?? []));
+    } else if (run.length > 0) {
+      runs.push(run);
+      run = [];
+    }
+    c = link?.next;
   }
-  return { kind: 'polynomial', degree: head.length - 1, loops };
+  if (run.length > 0) runs.push(run);
+  return { kind: 'polynomial', degree: head.degree, runs };
 }
 
 /**
@@ -155,18 +176,21 @@ function exponentialIn(nfa: Nfa, states: readonly number[], budget: Budget): boo
   return undefined;
 }
 
-/** Is there a word w with p -w-> p (in A), p -w-> q and q -w-> q (in B), for some p in A and q in B? */
+/**
+ * Is there a word w with p -w-> p (in A), p -w-> q and q -w-> q (in B), for some p in A and q in B?
+ * `fromA`: the states reachable from A.
+ */
 function polynomialBetween(
   nfa: Nfa,
   succ: readonly (readonly number[])[],
   preds: readonly (readonly number[])[],
   a: readonly number[],
   b: readonly number[],
+  fromA: ReadonlySet<number>,
   budget: Budget,
 ): boolean {
   const inA = new Set(a);
   const inB = new Set(b);
-  const fromA = closure(a, (v) => succ[v] ?? []);
   if (!b.some((s) => fromA.has(s))) return false;
   const toB = closure(b, (v) => preds[v] ?? []);
   const middle = [...fromA].filter((s) => toB.has(s));

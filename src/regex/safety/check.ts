@@ -12,8 +12,9 @@ import { Parser } from '../python/parse.js';
 
 /**
  * Polynomial ambiguity of this degree or more is flagged: 2 means three loops that can share the
- * same text (`\d+\d+\d+x`, `.*a.*b.*`), cubic time on a failing fullmatch and quartic in a search.
- * Degree 1 (`.*-preview`, `\w+\d+`) is how most ordinary patterns look, and stays allowed.
+ * same text (`\d+\d+\d+x`, `.*a.*b.*`), or two such pairs one after the other (`\d+\d+x\d+\d+`):
+ * cubic time on a failing fullmatch and quartic in a search. Degree 1 (`.*-preview`, `\w+\d+`) is
+ * how most ordinary patterns look, and stays allowed.
  */
 export const MIN_FLAGGED_DEGREE = 2;
 
@@ -60,6 +61,6 @@ function describe(a: Ambiguity): string {
     const what = a.nested ? 'nested quantifier' : 'overlapping repetition';
     return `${what}: ${loop} can match the same text in exponentially many ways, so a subject that fails to match takes exponential time; ${HOW_TO_FIX}`;
   }
-  const loops = a.loops.map((l) => (l === undefined ? '?' : renderNode(l.node))).join(', ');
-  return `adjacent overlapping quantifiers: ${loops} can split the same text in O(n^${a.degree}) ways, so a subject that fails to match takes polynomial time of degree ${a.degree + 1}; ${HOW_TO_FIX}`;
+  const runs = a.runs.map((run) => run.map((l) => (l === undefined ? '?' : renderNode(l.node))).join(', ')).join(', and later ');
+  return `adjacent overlapping quantifiers: ${runs} can split the same text in O(n^${a.degree}) ways, so a subject that fails to match takes polynomial time of degree ${a.degree + 1}; ${HOW_TO_FIX}`;
 }

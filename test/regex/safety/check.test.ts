@@ -114,6 +114,15 @@ describe('checkRegexSafety', () => {
     expect(checkRegexSafety(r`(.*a){3}`)).toMatch(POLYNOMIAL);
   });
 
+  it('counts overlapping pairs of loops anywhere along the pattern, not only next to each other', () => {
+    // Each run of digits splits its own way and the choices multiply: cubic on a failing fullmatch
+    // (9 s for a 4096-character model before the degree counted both pairs).
+    expect(checkRegexSafety(r`\d+\d+x\d+\d+`)).toMatch(/\\d\+, \\d\+, and later \\d\+, \\d\+ can split the same text in O\(n\^2\) ways/);
+    expect(checkRegexSafety(r`.*-.*/.*-.*`)).toMatch(POLYNOMIAL);
+    expect(checkRegexSafety(r`\d+\d+x\w+`)).toBeUndefined(); // one pair: degree 1
+    expect(checkRegexSafety(r`\w+@\w+\.\w+`)).toBeUndefined(); // no pair: @ and . separate the loops
+  });
+
   it('accepts loops that cannot share a character', () => {
     expect(checkRegexSafety(r`(\d+\s)+x`)).toBeUndefined();
     expect(checkRegexSafety(r`(?:[^"\\]|\\.)*`)).toBeUndefined();

@@ -123,6 +123,26 @@ describe('checkRegexSafety', () => {
     expect(checkRegexSafety(r`\w+@\w+\.\w+`)).toBeUndefined(); // no pair: @ and . separate the loops
   });
 
+  it('counts the iterations of a bounded repeat whose iterations can split a text in several ways', () => {
+    const COUNTED = /repeated ambiguous part/;
+    // Mandatory iterations that may match nothing: C(24, k) ways (3.6 s for a 49-character model).
+    expect(checkRegexSafety(r`(?:[a-z0-9]?){24}[a-z0-9]{24}`)).toMatch(/\(\?:\[a-z0-9\]\?\)\{24\} can split the same text among its 24 iterations/);
+    expect(checkRegexSafety(r`(?:x?){4}y`)).toMatch(COUNTED);
+    expect(checkRegexSafety(r`(?:x?){8,}y`)).toMatch(COUNTED);
+    // A body that matches one text two ways: 2^count ways.
+    expect(checkRegexSafety(r`(?:ab|ab){16}`)).toMatch(COUNTED);
+    expect(checkRegexSafety(r`(?:a[ab]|[ab]b){8}x`)).toMatch(COUNTED); // "ab" is either branch
+    // Up to 3 iterations are expanded exactly, and optional iterations stop when they match nothing.
+    expect(checkRegexSafety(r`(?:x?){3}y`)).toBeUndefined();
+    expect(checkRegexSafety(r`(?:x?){0,24}y`)).toBeUndefined();
+    expect(checkRegexSafety(r`(?:x?){2,24}y`)).toBeUndefined();
+    // Ordinary counted repeats: one way per iteration.
+    expect(checkRegexSafety(r`(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}`)).toBeUndefined();
+    expect(checkRegexSafety(r`(?:\d{1,3}\.){3}\d{1,3}`)).toBeUndefined();
+    expect(checkRegexSafety(r`(?:[-.]?\d){8,15}`)).toBeUndefined();
+    expect(checkRegexSafety(r`(?:-\d+)?(?:,\d{3}){4}`)).toBeUndefined();
+  });
+
   it('accepts loops that cannot share a character', () => {
     expect(checkRegexSafety(r`(\d+\s)+x`)).toBeUndefined();
     expect(checkRegexSafety(r`(?:[^"\\]|\\.)*`)).toBeUndefined();

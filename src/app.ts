@@ -79,6 +79,16 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
         return httpPool.dispatcher;
       },
       onHttpCall: (kind, seconds, result) => metrics.observeHttpCall(kind, seconds, result),
+      // Config text only (the pattern, its guardrail): never the model or prompt it ran on.
+      onPatternTimeout: ({ use, pattern, guardrail, budgetMs }) =>
+        log
+          .child({ component: 'regex' })
+          .warn(
+            { use, pattern, guardrail, budgetMs },
+            use === 'condition'
+              ? 'a condition pattern ran out of its time budget, so it did not match that model (logged once per pattern)'
+              : 'a content filter pattern ran out of its time budget, so its step ended in error (logged once per pattern)',
+          ),
     },
     log,
   });

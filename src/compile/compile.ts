@@ -6,7 +6,7 @@ import { compareIssues, type Issue } from '../model/issue.js';
 import type { ValidationMode } from '../model/policy.js';
 import type { CompiledPolicy, Snapshot } from '../model/snapshot.js';
 import { buildAttachmentIndex } from './attachment-index.js';
-import { compileCondition, type CompiledCondition, type ConditionCache, type ConditionProblem } from './condition.js';
+import { compileCondition, CONDITION_BUDGET_MS, type CompiledCondition, type ConditionCache, type ConditionProblem } from './condition.js';
 import { issueAt } from './issues.js';
 import { parseBundle } from './parse/parse.js';
 import { createPolicyCompiler } from './policies.js';
@@ -49,7 +49,7 @@ export function* compile(bundle: Bundle, options: CompileOptions): Steps<Compile
   const conditionCache: ConditionCache = new Map();
   for (const policy of parsed.policies) {
     if (policy.condition === undefined) continue;
-    const condition = compileCondition(policy.condition, conditionCache);
+    const condition = compileCondition(policy.condition, conditionCache, options.guardrailEnv?.onPatternTimeout);
     conditions.set(policy.name, condition);
     for (const problem of condition.problems) issues.push(conditionIssue(bundle, policy.name, problem, options.mode));
     yield;
@@ -83,7 +83,7 @@ export function* compile(bundle: Bundle, options: CompileOptions): Steps<Compile
     attachments,
     guardrails,
     versions,
-    withVersions: createVersionOverlay(policies, specs, conditions, versions),
+    withVersions: createVersionOverlay(policies, specs, conditions, versions, options.guardrailEnv?.onPatternTimeout),
     warnings,
   });
   return { ok: true, snapshot, issues: warnings };
@@ -101,7 +101,10 @@ function conditionIssue(bundle: Bundle, policy: string, p: ConditionProblem, mod
     return issueAt(bundle, 'warning', 'invalid_condition', message, path);
   }
   if (p.reason === 'unsafe') {
-    const outcome = mode === 'strict' ? 'the bundle is rejected' : 'compat mode still runs it, so a crafted model name can stall the sidecar';
+    const outcome =
+      mode === 'strict'
+        ? 'the bundle is rejected'
+        : `compat mode runs it only under a time budget (${CONDITION_BUDGET_MS} ms per request), and a model it cannot decide within the budget does not match (LiteLLM would keep trying)`;
     const message = `condition pattern ${JSON.stringify(p.pattern)} of policy '${policy}' can backtrack catastrophically (${p.message}); ${outcome}`;
     return issueAt(bundle, mode === 'strict' ? 'error' : 'warning', 'unsafe_regex', message, path);
   }

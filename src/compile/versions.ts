@@ -2,6 +2,7 @@ import type { PolicySpec, PolicyVersionSpec } from '../model/policy.js';
 import type { CompiledPolicy } from '../model/snapshot.js';
 import { compileCondition, type CompiledCondition } from './condition.js';
 import { compilePolicies } from './policies.js';
+import type { PatternTimeoutListener } from '../regex/bounded.js';
 
 /** How many distinct version combinations keep their compiled overlay. */
 const OVERLAY_LIMIT = 64;
@@ -17,6 +18,7 @@ export function createVersionOverlay(
   specs: ReadonlyMap<string, PolicySpec>,
   conditions: ReadonlyMap<string, CompiledCondition>,
   versions: ReadonlyMap<string, PolicyVersionSpec>,
+  onPatternTimeout?: PatternTimeoutListener,
 ): (versionIds: readonly string[]) => ReadonlyMap<string, CompiledPolicy> {
   // Without versions (every bundle file) no id can match. A closure made here would share this
   // function's context, specs and conditions included: the live-only one is made elsewhere.
@@ -44,7 +46,7 @@ export function createVersionOverlay(
       overridden.add(name);
       mergedSpecs.set(name, version.spec);
       if (version.spec.condition === undefined) mergedConditions.delete(name);
-      else mergedConditions.set(name, compileCondition(version.spec.condition));
+      else mergedConditions.set(name, compileCondition(version.spec.condition, undefined, onPatternTimeout));
     }
     if (overridden.size === 0) return live;
     // A chain changes only if it passed through an overridden name (the walk is identical until then).

@@ -3,6 +3,7 @@ import type { DocPath } from '../model/bundle.js';
 import type { GuardrailCheck } from '../model/guardrail.js';
 import type { Severity } from '../model/issue.js';
 import type { GuardrailSpec, ValidationMode } from '../model/policy.js';
+import type { PatternTimeoutListener } from '../regex/bounded.js';
 
 /** What guardrails may use at run time, supplied by the app (tests and the CLI pass their own). */
 export interface GuardrailEnv {
@@ -13,6 +14,11 @@ export interface GuardrailEnv {
   readonly dispatcher?: Dispatcher;
   /** Observes every HTTP guardrail call: its kind, seconds taken, and how it ended. */
   readonly onHttpCall?: (kind: string, seconds: number, result: 'ok' | 'error' | 'timeout') => void;
+  /**
+   * Told, once per pattern, when a regex runs out of its time budget: a content filter's custom
+   * pattern, and (compile passes it on) a policy condition's pattern.
+   */
+  readonly onPatternTimeout?: PatternTimeoutListener;
 }
 
 /** Reports a problem with a guardrail's settings, at a path under its `litellm_params`. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile/compile.js';
-import { compileCondition } from '../../src/compile/condition.js';
+import { compileCondition, CONDITION_BUDGET_MS, DIRECT_MAX_MODEL_LENGTH } from '../../src/compile/condition.js';
 import { MEMO_LIMIT } from '../../src/compile/memo.js';
 import { bundleFromYaml } from '../helpers/bundle.js';
 import { finish } from '../../src/compile/steps.js';
@@ -115,6 +115,33 @@ describe('compileCondition: catastrophic backtracking', () => {
     expect(c.test('b')).toBe(false);
   });
 
+  it('stops an unsafe pattern at its time budget: the model does not match', () => {
+    const c = compileCondition({ model: ['(a+)+$', 'gpt-4.*'] });
+    const started = performance.now();
+    expect(c.test(`${'a'.repeat(40)}!`)).toBe(false);
+    expect(performance.now() - started).toBeLessThan(1_000); // unbounded: days
+    expect(c.test('gpt-4o')).toBe(true); // the other element still runs
+  });
+
+  it('shares one budget between the conditions a model is tested against in one turn', async () => {
+    const conditions = Array.from({ length: 20 }, (_, i) => compileCondition({ model: `(a+)+$|x${i}` }));
+    const model = `${'a'.repeat(40)}!`;
+    const started = performance.now();
+    for (const c of conditions) expect(c.test(model)).toBe(false);
+    // 20 unsafe patterns, one budget: not 20 budgets.
+    expect(performance.now() - started).toBeLessThan(CONDITION_BUDGET_MS * 5);
+    await new Promise((resolve) => setImmediate(resolve));
+    // A new turn renews it: a pattern it did not reach before still gets to run.
+    expect(compileCondition({ model: '(a+)+$|x' }).test('aaaa')).toBe(true);
+  });
+
+  it('runs a linear pattern directly on a long model, and a quadratic one under the budget', () => {
+    const long = 'gpt-4'.padEnd(4000, 'x');
+    expect(compileCondition({ model: 'gpt-4.*' }).test(long)).toBe(true);
+    expect(compileCondition({ model: String.raw`\d+\d+x` }).test(`${'1'.repeat(4000)}x`)).toBe(true);
+    expect(compileCondition({ model: String.raw`\d+\d+x` }).test(`${'1'.repeat(DIRECT_MAX_MODEL_LENGTH)}x`)).toBe(true);
+  });
+
   it('reports which list element is unsafe, and nothing for the safe ones', () => {
     const c = compileCondition({ model: ['gpt-4.*', '(?i)claude-3-(opus|sonnet).*', '(.*a){20}'] });
     expect(c.problems).toEqual([expect.objectContaining({ index: 2, pattern: '(.*a){20}', reason: 'unsafe' })]);
@@ -152,11 +179,22 @@ policy_attachments:
     expect(issue?.message).toContain('the bundle is rejected');
   });
 
-  it('loads a compat bundle with a warning that says the pattern still runs', () => {
+  it('loads a compat bundle with a warning that says the pattern runs only under a time budget', () => {
     const result = finish(compile(bundleFromYaml(yaml, 'bundle.yaml'), { mode: 'compat' }));
     expect(result.ok).toBe(true);
     expect(result.issues).toEqual([expect.objectContaining({ severity: 'warning', rule: 'unsafe_regex', line: 10 })]);
-    expect(result.issues[0]?.message).toContain('compat mode still runs it');
+    expect(result.issues[0]?.message).toContain(`compat mode runs it only under a time budget (${CONDITION_BUDGET_MS} ms per request)`);
+    expect(result.issues[0]?.message).toContain('does not match');
     if (result.ok) expect(result.snapshot.policies.get('slow-policy')?.appliesTo('aaa')).toBe(true);
+  });
+
+  it('tells the listener once per pattern that ran out of its budget, with the pattern and never the model', () => {
+    const events: unknown[] = [];
+    const result = finish(compile(bundleFromYaml(yaml, 'bundle.yaml'), { mode: 'compat', guardrailEnv: { onPatternTimeout: (e) => events.push(e) } }));
+    if (!result.ok) throw new Error('did not compile');
+    const slow = result.snapshot.policies.get('slow-policy');
+    expect(slow?.appliesTo(`${'a'.repeat(40)}!`)).toBe(false);
+    expect(slow?.appliesTo(`${'a'.repeat(41)}!`)).toBe(false);
+    expect(events).toEqual([{ use: 'condition', pattern: '(a+)+$', budgetMs: CONDITION_BUDGET_MS }]);
   });
 });

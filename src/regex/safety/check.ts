@@ -29,32 +29,58 @@ const HOW_TO_FIX =
  * Deterministic, and undefined for patterns Python rejects (they never run as regexes).
  */
 export function checkRegexSafety(pattern: string): string | undefined {
+  return analyzeRegexSafety(pattern).unsafe;
+}
+
+/** What the check found: see {@link analyzeRegexSafety}. */
+export interface RegexSafety {
+  /** Why the pattern can backtrack catastrophically, or undefined (see checkRegexSafety). */
+  readonly unsafe: string | undefined;
+  /**
+   * True when a fullmatch takes time linear in the subject: no two loops can split the same text
+   * (degree 0), and nothing runs a search of its own at each attempt (lookarounds, atomic groups,
+   * possessive repeats) or compares a copy (backreferences). False for patterns Python rejects.
+   */
+  readonly linear: boolean;
+}
+
+/** checkRegexSafety, and whether a fullmatch of the pattern is linear in the subject's length. */
+export function analyzeRegexSafety(pattern: string): RegexSafety {
   let parser: Parser;
   let items: Node[];
   try {
     parser = new Parser(pattern);
     items = parser.parse();
   } catch {
-    return undefined;
+    return { unsafe: undefined, linear: false };
   }
   const pending: (readonly Node[])[] = [items];
+  let linear = !hasBackreference(items);
   try {
     // Lookarounds, atomic groups and possessive repeats backtrack on their own before committing.
     for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
       const nfa = resolveBoundaries(buildNfa(next, parser.groupWidths));
       const found = findAmbiguity(nfa);
-      if (found !== undefined && isFlagged(found)) return describe(found);
+      if (found !== undefined && isFlagged(found)) return { unsafe: describe(found), linear: false };
+      if (found !== undefined || nfa.standalone.length > 0) linear = false;
       pending.push(...nfa.standalone);
     }
     const counted = findCountedAmbiguity(items, parser.groupWidths);
-    if (counted !== undefined) return counted;
+    if (counted !== undefined) return { unsafe: counted, linear: false };
   } catch (e) {
     if (e instanceof TooLarge || e instanceof TooComplex) {
-      return 'too large or too complex to check for catastrophic backtracking; simplify it or split it into several patterns';
+      const unsafe = 'too large or too complex to check for catastrophic backtracking; simplify it or split it into several patterns';
+      return { unsafe, linear: false };
     }
     throw e;
   }
-  return undefined;
+  return { unsafe: undefined, linear };
+}
+
+function hasBackreference(items: readonly Node[]): boolean {
+  return items.some((n) =>
+    n.k === 'ref' || n.k === 'cond' ? true : n.k === 'alt' ? n.alts.some(hasBackreference) : 'body' in n && hasBackreference(n.body),
+  );
 }
 
 const isFlagged = (a: Ambiguity): boolean => a.kind === 'exponential' || a.degree >= MIN_FLAGGED_DEGREE;

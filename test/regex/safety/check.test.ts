@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { compilePythonFullmatch, compilePythonSearch } from '../../../src/regex/python/python-regex.js';
-import { checkRegexSafety } from '../../../src/regex/safety/check.js';
+import { analyzeRegexSafety, checkRegexSafety } from '../../../src/regex/safety/check.js';
 
 const r = String.raw;
 const EXPONENTIAL = /nested quantifier|overlapping repetition/;
@@ -141,6 +141,17 @@ describe('checkRegexSafety', () => {
     expect(checkRegexSafety(r`(?:\d{1,3}\.){3}\d{1,3}`)).toBeUndefined();
     expect(checkRegexSafety(r`(?:[-.]?\d){8,15}`)).toBeUndefined();
     expect(checkRegexSafety(r`(?:-\d+)?(?:,\d{3}){4}`)).toBeUndefined();
+  });
+
+  it('says a fullmatch is linear only without overlapping loops, lookarounds and backreferences', () => {
+    for (const p of ['gpt-4.*', '.*-preview', '(?i)claude-3-(opus|sonnet).*', r`bedrock/anthropic\.claude-v\d+(:\d+)?`, 'azure/.*']) {
+      expect(analyzeRegexSafety(p), p).toEqual({ unsafe: undefined, linear: true });
+    }
+    for (const p of ['.*(mini|nano).*', r`\d+\d+x`, '(?!.*-preview)gpt-4.*', r`(\w)\1+`, '(?>a+)b']) {
+      expect(analyzeRegexSafety(p), p).toEqual({ unsafe: undefined, linear: false });
+    }
+    expect(analyzeRegexSafety('(a+)+$')).toEqual({ unsafe: expect.stringMatching(EXPONENTIAL), linear: false });
+    expect(analyzeRegexSafety('gpt-4(')).toEqual({ unsafe: undefined, linear: false });
   });
 
   it('accepts loops that cannot share a character', () => {

@@ -41,25 +41,39 @@ const context = vm.createContext({
 });
 const script = new vm.Script('run()', { filename: 'guardrail-pdp/bounded-regex' });
 
+// A budget is wall time, so a run can time out because the thread was not scheduled (a loaded
+// machine, a GC pause) rather than because the regex backtracked. Such a run used little CPU: it is
+// run again, up to this many times in all. A backtracking run uses CPU for its whole budget.
+const MAX_ATTEMPTS = 3;
+
 /**
  * Runs `fn` and returns its result, or TIMED_OUT if it was still running after `budgetMs`
  * (rounded up to a whole millisecond, at least 1; starting the watchdog takes a good part of a
  * millisecond on a busy machine, so budgets of a few milliseconds or more are meant). It is then
- * stopped wherever it was, so `fn`
- * must leave no shared state half-updated (regexes' lastIndex is reset by every caller before use).
- * Exceptions from `fn` propagate. Called from inside another bounded run, it runs `fn` directly:
- * the outer budget bounds it.
+ * stopped wherever it was, so `fn` must leave no shared state half-updated (regexes' lastIndex is
+ * reset by every caller before use), and it must give the same result when run again: a run that
+ * timed out having used less than half its budget in CPU time (the process was starved, not
+ * matching) is retried. Exceptions from `fn` propagate. Called from inside another bounded run, it
+ * runs `fn` directly: the outer budget bounds it.
  */
 export function runBounded<T>(fn: () => T, budgetMs: number): T | typeof TIMED_OUT {
   if (isRunning) return fn();
+  const timeout = Math.max(1, Math.ceil(budgetMs));
   isRunning = true;
   job = fn;
   try {
-    script.runInContext(context, { timeout: Math.max(1, Math.ceil(budgetMs)) });
-    return result as T;
-  } catch (e) {
-    if ((e as { code?: unknown } | null)?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return TIMED_OUT;
-    throw e;
+    for (let attempt = 1; ; attempt++) {
+      const cpuBefore = process.cpuUsage();
+      try {
+        script.runInContext(context, { timeout });
+        return result as T;
+      } catch (e) {
+        if ((e as { code?: unknown } | null)?.code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw e;
+        const cpu = process.cpuUsage(cpuBefore);
+        const cpuMs = (cpu.user + cpu.system) / 1000;
+        if (cpuMs >= timeout / 2 || attempt >= MAX_ATTEMPTS) return TIMED_OUT;
+      }
+    }
   } finally {
     isRunning = false;
     job = undefined;

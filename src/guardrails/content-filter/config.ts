@@ -15,6 +15,14 @@ export interface FilterPattern {
   readonly action: ContentFilterAction;
   /** Global (`g`) search regex; callers reset lastIndex. */
   readonly regex: RegExp;
+  /**
+   * Whether its searches run under the watchdog: custom patterns (a search is quadratic or worse in
+   * the text even when the safety check accepts the pattern). Prebuilt ones are written to search
+   * in linear time, which their tests verify, and run directly.
+   */
+  readonly watched: boolean;
+  /** The pattern as written: custom patterns' text (for the log), prebuilt ones' name. */
+  readonly source: string;
   /** See PrebuiltPattern.accept. */
   readonly accept: ((candidate: string) => number) | undefined;
   /** See PrebuiltPattern.requires. */
@@ -40,7 +48,7 @@ export interface ContentFilterConfig {
   readonly keywordTag: string;
 }
 
-type CompiledEntry = Pick<FilterPattern, 'name' | 'regex' | 'accept' | 'requires'>;
+type CompiledEntry = Pick<FilterPattern, 'name' | 'regex' | 'accept' | 'requires' | 'watched' | 'source'>;
 
 const DEFAULT_PATTERN_FORMAT = '[{pattern_name}_REDACTED]';
 const DEFAULT_KEYWORD_TAG = '[KEYWORD_REDACTED]';
@@ -109,8 +117,8 @@ function parsePattern(entry: unknown, i: number, format: ((name: string) => stri
   else if (entry.pattern_type === 'regex') compiled = custom(entry, at, ctx, report);
   else report.error(`patterns[${i}].pattern_type must be 'prebuilt' or 'regex', got ${show(entry.pattern_type)}`, [...at, 'pattern_type']);
   if (compiled === undefined || action === undefined || format === undefined) return [];
-  const { name, regex, accept, requires } = compiled;
-  return [Object.freeze({ name, action, regex, accept, requires, tag: format(name.toUpperCase()), blockDetail: `Content blocked: ${name} pattern detected` })];
+  const { name, regex, accept, requires, watched, source } = compiled;
+  return [Object.freeze({ name, action, regex, watched, source, accept, requires, tag: format(name.toUpperCase()), blockDetail: `Content blocked: ${name} pattern detected` })];
 }
 
 function prebuilt(value: unknown, at: readonly (string | number)[], report: ParamReporter): CompiledEntry | undefined {
@@ -126,7 +134,7 @@ function prebuilt(value: unknown, at: readonly (string | number)[], report: Para
   }
   const result = compileContentPattern(entry.pattern);
   if (!result.ok) throw new Error(`prebuilt pattern ${entry.name} does not compile: ${result.message}`);
-  return { name: entry.name, regex: result.regex, accept: entry.accept, requires: entry.requires };
+  return { name: entry.name, regex: result.regex, accept: entry.accept, requires: entry.requires, watched: false, source: entry.name };
 }
 
 function custom(entry: Record<string, unknown>, at: readonly (string | number)[], ctx: GuardrailCompileContext, report: ParamReporter): CompiledEntry | undefined {
@@ -139,7 +147,8 @@ function custom(entry: Record<string, unknown>, at: readonly (string | number)[]
   // LiteLLM compiles custom patterns with re.IGNORECASE; a leading (?i) is the same flag.
   const result = compileContentPattern(`(?i)${pattern}`, pattern, ctx.mode, (severity, rule, message) => report.report(severity, rule, message, [...at, 'pattern']));
   if (!result.ok) return undefined;
-  return { name: typeof name === 'string' && name !== '' ? name : 'custom_regex', regex: result.regex, accept: undefined, requires: undefined };
+  const shown = typeof name === 'string' && name !== '' ? name : 'custom_regex';
+  return { name: shown, regex: result.regex, accept: undefined, requires: undefined, watched: true, source: pattern };
 }
 
 function parseKeywords(entries: readonly unknown[], report: ParamReporter): FilterKeyword[] {

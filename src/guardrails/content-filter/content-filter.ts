@@ -1,4 +1,6 @@
-import type { GuardrailCheck, GuardrailVerdict } from '../../model/guardrail.js';
+import { finish, runSliced, type Steps } from '../../compile/steps.js';
+import type { GuardrailCheck, GuardrailInput, GuardrailVerdict } from '../../model/guardrail.js';
+import { runBounded, TIMED_OUT } from '../../regex/bounded.js';
 import { parseContentFilterConfig, type ContentFilterConfig, type FilterPattern } from './config.js';
 import { escapeRegExpLiteral } from './regex.js';
 import type { GuardrailKind } from '../kind.js';
@@ -7,20 +9,48 @@ import { createKeywordMatcher } from './keywords.js';
 const PASS: GuardrailVerdict = Object.freeze({ outcome: 'pass' });
 
 /**
+ * Inputs up to this many characters (all texts together) are checked at once, synchronously;
+ * longer ones as steps (a pattern over one large text, or a batch of small texts), yielding to the
+ * event loop between them (runSliced) and stopping when the step's time is up.
+ */
+export const SLICED_MIN_CHARS = 16_384;
+
+// The time budget of a watchdog run of custom patterns, for the characters it searches (each text
+// once per custom pattern): linear, with ample room over the slowest ordinary pattern measured
+// (~0.1 µs per character for a case-insensitive pattern over prose), capped so that no one run
+// holds the event loop longer. A search slower than this is superlinear in the text.
+const BUDGET_BASE_MS = 10;
+const BUDGET_MS_PER_CHAR = 0.0005;
+const BUDGET_MAX_MS = 250;
+
+/** The time budget for custom patterns searching this many characters (summed over the patterns). */
+export function patternBudgetMs(chars: number): number {
+  return Math.min(BUDGET_MAX_MS, BUDGET_BASE_MS + chars * BUDGET_MS_PER_CHAR);
+}
+
+/**
  * LiteLLM's built-in content filter (`guardrail: litellm_content_filter`): prebuilt and custom
  * regex `patterns`, then `blocked_words`, each with action BLOCK (a `fail` verdict whose detail
  * names the pattern or keyword, never the matched text) or MASK (a `pass` with the texts
  * redacted as `[<PATTERN_NAME>_REDACTED]` / `[KEYWORD_REDACTED]`). Request and response texts are
- * checked alike. Synchronous; no time limit of its own.
+ * checked alike. Synchronous for small inputs; custom patterns run within a time budget.
  */
 export const contentFilter: GuardrailKind = {
   kind: 'litellm_content_filter',
   compile(spec, ctx) {
     const config = parseContentFilterConfig(spec, ctx);
     if (config === undefined) return undefined;
-    return { check: createContentFilterCheck(config), timeoutMs: 0 };
+    const { onPatternTimeout } = ctx.env;
+    const onTimeout =
+      onPatternTimeout === undefined
+        ? undefined
+        : (pattern: FilterPattern, budgetMs: number) => onPatternTimeout({ use: 'content_filter', pattern: pattern.source, guardrail: spec.name, budgetMs });
+    return { check: createContentFilterCheck(config, onTimeout), timeoutMs: 0 };
   },
 };
+
+/** The pattern being searched: read when a watchdog run stops, to name it. */
+let searching: FilterPattern | undefined;
 
 /**
  * The check for a validated config. Per text, in order, as LiteLLM's apply_guardrail: each
@@ -28,22 +58,25 @@ export const contentFilter: GuardrailKind = {
  * replaces every match); then each blocked word in list order that occurs in the text as masked
  * so far (case-insensitive substring) blocks or is masked. Keywords are found with one
  * Aho-Corasick pass per step, so the cost is linear in the text, not in the number of keywords.
+ *
+ * Custom patterns search under the watchdog, within patternBudgetMs of the characters searched: a
+ * search that runs out of it ends the check in `error` (naming the pattern, never the text), and
+ * `onTimeout` is told once per pattern. Inputs over SLICED_MIN_CHARS run as steps (a promise).
  */
-export function createContentFilterCheck(config: ContentFilterConfig): GuardrailCheck {
+export function createContentFilterCheck(
+  config: ContentFilterConfig,
+  onTimeout?: (pattern: FilterPattern, budgetMs: number) => void,
+): GuardrailCheck {
   const { patterns, keywords, keywordTag } = config;
+  const watchedCount = patterns.filter((p) => p.watched).length;
   const matcher = createKeywordMatcher(keywords.map((k) => k.keyword));
   // LiteLLM masks a keyword with re.sub(re.escape(keyword), tag, text, flags=re.IGNORECASE).
   const maskers = keywords.map((k) => (k.action === 'MASK' ? new RegExp(escapeRegExpLiteral(k.keyword), 'giu') : undefined));
   const toTag = (): string => keywordTag;
+  const reported = new Set<FilterPattern>();
 
-  const filterText = (original: string): string | GuardrailVerdict => {
+  const applyKeywords = (original: string): string | GuardrailVerdict => {
     let text = original;
-    for (const pattern of patterns) {
-      const masked = applyPattern(pattern, text);
-      if (typeof masked !== 'string') return masked;
-      text = masked;
-    }
-    if (keywords.length === 0) return text;
     let from = 0;
     for (;;) {
       const k = matcher.firstPresent(text.toLowerCase(), from);
@@ -56,17 +89,91 @@ export function createContentFilterCheck(config: ContentFilterConfig): Guardrail
     }
   };
 
-  return (input) => {
-    let replaced: string[] | undefined;
-    for (let i = 0; i < input.texts.length; i++) {
-      const original = input.texts[i] as string;
-      const result = filterText(original);
-      if (typeof result !== 'string') return result;
-      if (result !== original) (replaced ??= [...input.texts])[i] = result;
+  /** One text: a step per pattern (searched by `search`), then the keywords. */
+  function* filterText(original: string, search: Search): Steps<string | GuardrailVerdict> {
+    let text = original;
+    for (const pattern of patterns) {
+      const masked = search(pattern, text);
+      if (typeof masked !== 'string') return masked;
+      text = masked;
+      yield;
     }
-    return replaced === undefined ? PASS : { outcome: 'pass', texts: replaced };
+    return keywords.length === 0 ? text : applyKeywords(text);
+  }
+
+  /** Texts start..end-1 at once, or the first verdict that ends the check. */
+  const filterBatch = (texts: readonly string[], start: number, end: number, into: { replaced: string[] | undefined }): GuardrailVerdict | undefined => {
+    for (let i = start; i < end; i++) {
+      const original = texts[i] as string;
+      const result = finish(filterText(original, applyPattern));
+      if (typeof result !== 'string') return result;
+      if (result !== original) (into.replaced ??= [...texts])[i] = result;
+    }
+    return undefined;
+  };
+
+  /** Runs `fn` under the watchdog when `chars` characters are searched by custom patterns; a verdict when it ran out. */
+  const watched = <T>(fn: () => T, chars: number): T | GuardrailVerdict => {
+    if (chars === 0) return fn();
+    const budgetMs = patternBudgetMs(chars);
+    searching = undefined;
+    const result = runBounded(fn, budgetMs);
+    if (result !== TIMED_OUT) return result;
+    const pattern = searching as FilterPattern | undefined;
+    if (pattern !== undefined && !reported.has(pattern)) {
+      reported.add(pattern);
+      onTimeout?.(pattern, budgetMs);
+    }
+    const name = pattern === undefined ? '' : ` (pattern '${pattern.name}', ${Math.round(budgetMs)} ms)`;
+    return { outcome: 'error', detail: `pattern matching exceeded its time budget${name}` };
+  };
+
+  const watchedSearch: Search = (pattern, text) => (pattern.watched ? watched(() => applyPattern(pattern, text), text.length) : applyPattern(pattern, text));
+
+  /** Large inputs: batches of small texts, and a large text a pattern at a time; stops when the step's time is up. */
+  function* sliced(input: GuardrailInput): Steps<GuardrailVerdict> {
+    const { texts } = input;
+    const into: { replaced: string[] | undefined } = { replaced: undefined };
+    for (let i = 0; i < texts.length; ) {
+      if (input.signal.aborted) return STOPPED;
+      const original = texts[i] as string;
+      if (original.length > SLICED_MIN_CHARS) {
+        const result = yield* filterText(original, watchedSearch);
+        if (typeof result !== 'string') return result;
+        if (result !== original) (into.replaced ??= [...texts])[i] = result;
+        i++;
+      } else {
+        let end = i;
+        let chars = 0;
+        while (end < texts.length && chars + (texts[end] as string).length <= SLICED_MIN_CHARS) chars += (texts[end++] as string).length;
+        end = Math.max(end, i + 1);
+        const start = i;
+        const verdict = watched(() => filterBatch(texts, start, end, into), chars * watchedCount);
+        if (verdict !== undefined) return verdict;
+        i = end;
+      }
+      yield;
+    }
+    return into.replaced === undefined ? PASS : { outcome: 'pass', texts: into.replaced };
+  }
+
+  return (input) => {
+    const { texts } = input;
+    let chars = 0;
+    for (const t of texts) chars += t.length;
+    if (chars > SLICED_MIN_CHARS) return runSliced(sliced(input));
+    const into: { replaced: string[] | undefined } = { replaced: undefined };
+    const verdict = watched(() => filterBatch(texts, 0, texts.length, into), chars * watchedCount);
+    if (verdict !== undefined) return verdict;
+    return into.replaced === undefined ? PASS : { outcome: 'pass', texts: into.replaced };
   };
 }
+
+/** Searches one text for one pattern: see applyPattern. */
+type Search = (pattern: FilterPattern, text: string) => string | GuardrailVerdict;
+
+/** The verdict of a check stopped because the step's time was up (the engine has answered already). */
+const STOPPED: GuardrailVerdict = Object.freeze({ outcome: 'error', detail: "the step's time is up" });
 
 /**
  * Searches `text` for one pattern: a BLOCK match gives the fail verdict; MASK gives the text with
@@ -75,6 +182,7 @@ export function createContentFilterCheck(config: ContentFilterConfig): Guardrail
  */
 function applyPattern(pattern: FilterPattern, text: string): string | GuardrailVerdict {
   const { regex, accept, requires } = pattern;
+  if (pattern.watched) searching = pattern;
   if (requires !== undefined && !text.includes(requires)) return text;
   regex.lastIndex = 0;
   let out: string | undefined;

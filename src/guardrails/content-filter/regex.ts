@@ -32,8 +32,9 @@ export function compileContentPattern(source: string, userPattern?: string, mode
     // Checked as it runs: `(?:xy|XY)+` is safe alone and exponential under (?i).
     const unsafe = checkRegexSafety(source);
     if (unsafe !== undefined) {
-      // Compat mode still runs the pattern, as LiteLLM would.
-      report(mode === 'compat' ? 'warning' : 'error', 'unsafe_regex', `pattern ${shown} can backtrack catastrophically (${unsafe})`);
+      // Compat mode still runs the pattern, as LiteLLM would, within the time budget every custom pattern has.
+      const outcome = mode === 'compat' ? '; compat mode runs it within its time budget, and a text it cannot search within the budget ends the step in error' : '';
+      report(mode === 'compat' ? 'warning' : 'error', 'unsafe_regex', `pattern ${shown} can backtrack catastrophically (${unsafe})${outcome}`);
       if (mode !== 'compat') return { ok: false, message: unsafe };
     }
     if (matchesEmpty(compiled.regex)) {

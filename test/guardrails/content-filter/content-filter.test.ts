@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../../src/compile/compile.js';
-import type { GuardrailCheck } from '../../../src/model/guardrail.js';
+import type { GuardrailCheck, GuardrailInput, GuardrailVerdict } from '../../../src/model/guardrail.js';
+import { GUARDRAIL_KINDS } from '../../../src/guardrails/index.js';
+import { patternBudgetMs, SLICED_MIN_CHARS } from '../../../src/guardrails/content-filter/content-filter.js';
+import type { PatternTimeout } from '../../../src/regex/bounded.js';
 import type { ValidationMode } from '../../../src/model/policy.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
 import { buildGuardrail, checkOf as checkGuardrail, runSync as run } from '../../helpers/guardrail.js';
@@ -274,5 +277,79 @@ policies:
     const guardrail = result.snapshot.guardrails.get('pii');
     expect(guardrail?.kind).toBe('litellm_content_filter');
     expect(run(guardrail?.check as GuardrailCheck, ['ssn 123-45-6789'])).toEqual({ outcome: 'fail', detail: 'Content blocked: us_ssn pattern detected' });
+  });
+});
+
+describe('litellm_content_filter: time budget and large texts', () => {
+  const input = (texts: readonly string[], signal = new AbortController().signal): GuardrailInput => ({
+    inputType: 'request',
+    texts,
+    messages: texts.map((content) => ({ role: 'user', content })),
+    context: { teamAlias: undefined, keyAlias: undefined, model: undefined, tags: [] },
+    requestId: '',
+    signal,
+  });
+  const compiled = (params: Record<string, unknown>, mode: ValidationMode = 'strict') => {
+    const events: PatternTimeout[] = [];
+    const build = GUARDRAIL_KINDS.get('litellm_content_filter')?.compile(
+      { index: 0, name: 'pii', kind: 'litellm_content_filter', mode: 'pre_call', params: { guardrail: 'litellm_content_filter', ...params } },
+      { env: { onPatternTimeout: (e) => events.push(e) }, mode, report: () => undefined },
+    );
+    if (build === undefined) throw new Error('did not compile');
+    return { check: build.check, events };
+  };
+  const custom = (pattern: string, action = 'MASK', name?: string) => ({ pattern_type: 'regex', pattern, action, ...(name === undefined ? {} : { name }) });
+
+  it('budgets custom patterns linearly in the characters searched, capped', () => {
+    expect(patternBudgetMs(0)).toBe(10);
+    expect(patternBudgetMs(20_000)).toBe(20);
+    expect(patternBudgetMs(10_000_000)).toBe(250);
+  });
+
+  it('ends in error, naming the pattern and never the text, when a custom pattern runs out of its budget', () => {
+    const { check, events } = compiled({ patterns: [prebuilt('email', 'MASK'), custom('(a+)+$', 'BLOCK', 'runaway')] }, 'compat');
+    const hostile = `${'a'.repeat(40)}!`;
+    const started = performance.now();
+    const verdict = check(input([hostile])) as GuardrailVerdict;
+    expect(performance.now() - started).toBeLessThan(1_000); // unbounded: days
+    expect(verdict).toEqual({ outcome: 'error', detail: expect.stringMatching(/^pattern matching exceeded its time budget \(pattern 'runaway', \d+ ms\)$/) });
+    expect(JSON.stringify(verdict)).not.toContain('aaaa');
+    expect(check(input([hostile, hostile]))).toEqual(expect.objectContaining({ outcome: 'error' }));
+    expect(events).toEqual([{ use: 'content_filter', pattern: '(a+)+$', guardrail: 'pii', budgetMs: expect.any(Number) }]);
+    expect(check(input(['aaa']))).toEqual({ outcome: 'fail', detail: 'Content blocked: runaway pattern detected' });
+  });
+
+  it('checks small inputs synchronously and large ones in steps, with the same answers', async () => {
+    const params = { patterns: [prebuilt('email', 'MASK'), custom(String.raw`\b[A-Z]{3}-\d{4}\b`, 'MASK', 'employee_id')], blocked_words: [word('apollo', 'MASK')] };
+    const { check } = compiled(params);
+    const line = 'ask jane@example.com about ABC-1234 and project Apollo. ';
+    const small = [line, 'nothing here'];
+    const large = [line.repeat(Math.ceil(SLICED_MIN_CHARS / line.length) + 1), 'x', line];
+    const many = Array.from({ length: 2_000 }, (_, i) => (i % 3 === 0 ? line : `message ${i}`));
+    const expected = (texts: readonly string[]) => texts.map((t) => t.replaceAll('jane@example.com', '[EMAIL_REDACTED]').replaceAll('ABC-1234', '[EMPLOYEE_ID_REDACTED]').replaceAll('Apollo', '[KEYWORD_REDACTED]'));
+    const sync = check(input(small));
+    expect(sync).not.toBeInstanceOf(Promise);
+    expect(sync).toEqual({ outcome: 'pass', texts: expected(small) });
+    for (const texts of [large, many]) {
+      const pending = check(input(texts));
+      expect(pending).toBeInstanceOf(Promise);
+      expect(await pending).toEqual({ outcome: 'pass', texts: expected(texts) });
+    }
+    expect(await check(input([...many, 'ssn ABC-1234']))).toEqual(expect.objectContaining({ outcome: 'pass' }));
+  });
+
+  it('stops a large search that is superlinear in the text (an accepted pattern, searched from every position)', async () => {
+    const { check } = compiled({ patterns: [custom('[a-z]+x')] }); // 42 s over 100 KB unbounded
+    const started = performance.now();
+    const verdict = await check(input(['a'.repeat(100_000)]));
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(verdict).toEqual({ outcome: 'error', detail: expect.stringContaining('pattern matching exceeded its time budget') });
+  });
+
+  it('stops between steps once the step is aborted (its time is up)', async () => {
+    const { check } = compiled({ patterns: [prebuilt('email', 'MASK'), custom('x+y', 'MASK')] });
+    const controller = new AbortController();
+    controller.abort();
+    expect(await check(input(['a b '.repeat(SLICED_MIN_CHARS)], controller.signal))).toEqual({ outcome: 'error', detail: "the step's time is up" });
   });
 });

@@ -1,5 +1,6 @@
 import type { Severity } from '../../model/issue.js';
 import type { ValidationMode } from '../../model/policy.js';
+import { runBounded, TIMED_OUT } from '../../regex/bounded.js';
 import { compilePythonSearch } from '../../regex/python/python-regex.js';
 import { checkRegexSafety } from '../../regex/safety/check.js';
 
@@ -37,8 +38,12 @@ export function compileContentPattern(source: string, userPattern?: string, mode
       report(mode === 'compat' ? 'warning' : 'error', 'unsafe_regex', `pattern ${shown} can backtrack catastrophically (${unsafe})${outcome}`);
       if (mode !== 'compat') return { ok: false, message: unsafe };
     }
-    if (matchesEmpty(compiled.regex)) {
-      const message = `pattern ${shown} matches the empty string, so it would match every text`;
+    const empty = matchesEmpty(compiled.regex);
+    if (empty !== false) {
+      const message =
+        empty === true
+          ? `pattern ${shown} matches the empty string, so it would match every text`
+          : `pattern ${shown} backtracks for more than ${EMPTY_CHECK_MS} ms on the empty string, so it would run out of its time budget on every text`;
       report('error', 'invalid_guardrail_config', message);
       return { ok: false, message };
     }
@@ -46,11 +51,16 @@ export function compileContentPattern(source: string, userPattern?: string, mode
   return { ok: true, regex: compiled.regex };
 }
 
-function matchesEmpty(regex: RegExp): boolean {
+/** Whether the pattern matches '' (a search of any text would), or 'slow' if that takes longer than EMPTY_CHECK_MS. */
+const EMPTY_CHECK_MS = 50;
+
+function matchesEmpty(regex: RegExp): boolean | 'slow' {
+  const m = runBounded(() => {
+    regex.lastIndex = 0;
+    return regex.exec('');
+  }, EMPTY_CHECK_MS);
   regex.lastIndex = 0;
-  const m = regex.exec('');
-  regex.lastIndex = 0;
-  return m !== null;
+  return m === TIMED_OUT ? 'slow' : m !== null;
 }
 
 /** `s` as a JS `u`-mode regex source that matches it literally. */

@@ -1,3 +1,4 @@
+import { runBounded } from '../bounded.js';
 import { translatePythonPattern } from './translate.js';
 
 /** A Python `re` pattern compiled for fullmatch, or why it could not be (see {@link compilePythonFullmatch}). */
@@ -13,6 +14,22 @@ export type PythonPattern =
 const JS_FLAGS = 'v';
 
 /**
+ * V8 compiles a regex lazily, once per subject encoding, so each new one is run on '' and '\u0100'
+ * to make size limits fail here, not per request. Those runs are matches, and a pattern that
+ * backtracks exponentially in a repeat's count (`(?:a?|b?){24}c`) takes seconds even on them: each
+ * runs under the watchdog, and running out is fine (V8 compiled the regex before matching).
+ */
+const WARM_UP_MS = 50;
+
+function warmUp(re: RegExp, subject: string): void {
+  runBounded(() => {
+    re.lastIndex = 0;
+    re.test(subject);
+  }, WARM_UP_MS);
+  re.lastIndex = 0;
+}
+
+/**
  * Compiles a Python `re` pattern for fullmatch. 'invalid': Python's re.compile raises re.error.
  * 'unsupported': valid Python we cannot translate faithfully.
  */
@@ -24,9 +41,8 @@ export function compilePythonFullmatch(pattern: string): PythonPattern {
     if (!translated.ok) return Object.freeze({ ...translated });
     jsSource = `^(?:${translated.source})$`;
     re = new RegExp(jsSource, JS_FLAGS);
-    // V8 compiles lazily, once per subject encoding: force both now so size limits fail here, not per request.
-    re.test('');
-    re.test('\u0100');
+    warmUp(re, '');
+    warmUp(re, '\u0100');
   } catch (e) {
     const detail = e instanceof Error ? e.message : String(e);
     return Object.freeze({ ok: false, reason: 'unsupported', message: `could not translate: ${detail}` });
@@ -49,10 +65,8 @@ export function compilePythonSearch(pattern: string): PythonSearchPattern {
     const translated = translatePythonPattern(pattern);
     if (!translated.ok) return Object.freeze({ ...translated });
     const regex = new RegExp(translated.source, `g${JS_FLAGS}`);
-    regex.test('');
-    regex.lastIndex = 0;
-    regex.test('\u0100');
-    regex.lastIndex = 0;
+    warmUp(regex, '');
+    warmUp(regex, '\u0100');
     return Object.freeze({ ok: true, jsSource: translated.source, regex });
   } catch (e) {
     const detail = e instanceof Error ? e.message : String(e);

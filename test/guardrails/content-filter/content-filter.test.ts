@@ -211,6 +211,15 @@ describe('litellm_content_filter: settings', () => {
     expect(issues[0]?.message).toContain('"(?:xy|XY|Xy)+z" can backtrack catastrophically');
   });
 
+  it('rejects, in compat mode too, a pattern that backtracks past its budget on the empty string', () => {
+    // It would run out of its time budget on every text (9.5 s to search '' unbounded).
+    const started = performance.now();
+    const { check, issues } = build({ patterns: [{ pattern_type: 'regex', pattern: '(?:a?|(b)?){26}(?!)', action: 'MASK' }] }, 'compat');
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(check).toBeUndefined();
+    expect(issues).toContainEqual(expect.objectContaining({ severity: 'error', rule: 'invalid_guardrail_config', message: expect.stringContaining('on the empty string') }));
+  });
+
   it('rejects LiteLLM features the sidecar does not run, naming the key', () => {
     const { check, issues } = build({
       categories: [{ category: 'harmful_self_harm', enabled: true, action: 'BLOCK' }],

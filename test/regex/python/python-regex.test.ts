@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compilePythonFullmatch } from '../../../src/regex/python/python-regex.js';
+import { compilePythonFullmatch, compilePythonSearch } from '../../../src/regex/python/python-regex.js';
 
 interface Case {
   readonly pattern: string;
@@ -41,6 +41,17 @@ describe(`compilePythonFullmatch agrees with CPython ${fixture.python} (scripts/
   it.each(refused.map((c) => [show(c.pattern), c] as const))('%s is refused as unsupported', (_, c) => {
     expect(c.error).toBeUndefined();
     expect(compilePythonFullmatch(c.pattern)).toMatchObject({ ok: false, reason: 'unsupported' });
+  });
+});
+
+describe('compiling runs no pattern unbounded', () => {
+  // Each new regex is run on '' and '\u0100' so V8 compiles it now; these backtrack for seconds there.
+  it.each([String.raw`(?:[-a]?|(\dbx*)?|(?:\d*1{6,})*1*[a-z]{6}){24,28}\w*(?:\w*-{2}a*)?-`, '(?:a?|(b)?){26}(?!)'])('%s', (pattern) => {
+    const started = performance.now();
+    const fullmatch = compilePythonFullmatch(pattern);
+    const search = compilePythonSearch(pattern);
+    expect(performance.now() - started).toBeLessThan(1_000); // 3.3 s and 9.5 s unbounded
+    expect(fullmatch.ok && search.ok).toBe(true);
   });
 });
 

@@ -34,7 +34,10 @@ export type GuardrailVerdict =
   | { readonly outcome: 'fail'; readonly detail: string }
   | { readonly outcome: 'error'; readonly detail: string };
 
-/** A compiled guardrail's check: synchronous for built-ins, a promise for remote ones. */
+/**
+ * A compiled guardrail's check: synchronous for built-ins on ordinary inputs (the content filter
+ * returns a promise for a large one, which it checks in steps), a promise for remote ones.
+ */
 export type GuardrailCheck = (input: GuardrailInput) => GuardrailVerdict | Promise<GuardrailVerdict>;
 
 /** A guardrail as the snapshot holds it: its definition and, if the sidecar can run it, its check. */

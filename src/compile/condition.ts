@@ -33,7 +33,7 @@ const safetyOf = memoByModel((pattern): RegexSafety => analyzeRegexSafety(patter
 /**
  * Models up to this length run directly against a pattern the safety check accepts but whose
  * fullmatch is not linear (degree 1: two loops that can split the same text, at worst quadratic:
- * 3-5 ms at most on crafted models of this length in test/robustness/regex-fuzz.test.ts, against
+ * 3-9 ms at most on crafted models of this length in test/robustness/regex-fuzz.test.ts, against
  * 350 ms at 4096). Longer models run under the watchdog. Linear patterns always run directly.
  */
 export const DIRECT_MAX_MODEL_LENGTH = 256;

@@ -1,4 +1,5 @@
-import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { PdpError } from '../errors.js';
 import type { Bundle } from '../model/bundle.js';
 import { hashOf } from './document/bundle-text.js';
@@ -62,14 +63,30 @@ export function createBundleFileSource(options: BundleFileSourceOptions): Policy
   };
 }
 
+/**
+ * How a bundle file is opened: never blocking (a FIFO opens at once instead of waiting for a writer,
+ * which would hold a threadpool thread forever) and never becoming the controlling terminal.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+
+/**
+ * Reads the whole file, refusing anything that is not a regular file (a device such as /dev/zero
+ * never ends, a FIFO blocks) and reading at most `maxBytes + 1` bytes whatever the file's size says
+ * (stat reports 0 for devices, and a file may grow while it is read).
+ */
 async function readBundleFile(path: string, maxBytes: number): Promise<Uint8Array> {
-  let bytes: Uint8Array;
+  let read: Uint8Array | undefined;
+  let size = 0;
   try {
-    const file = await open(path, 'r');
+    // Checked before opening, so that a device is never even opened, and again on the open file,
+    // which is what counts (the path may be replaced between the two).
+    if (!(await stat(path)).isFile()) throw notRegularFile(path);
+    const file = await open(path, OPEN_FLAGS);
     try {
-      const { size } = await file.stat();
-      if (size > maxBytes) throw tooLarge(path, size, maxBytes);
-      bytes = await file.readFile();
+      const s = await file.stat();
+      if (!s.isFile()) throw notRegularFile(path);
+      size = s.size;
+      read = size > maxBytes ? undefined : await readAtMost(file, maxBytes, size);
     } finally {
       await file.close();
     }
@@ -80,13 +97,36 @@ async function readBundleFile(path: string, maxBytes: number): Promise<Uint8Arra
       cause: e,
     });
   }
-  // The file may have grown between stat and read.
-  if (bytes.length > maxBytes) throw tooLarge(path, bytes.length, maxBytes);
-  return bytes;
+  // Over the limit, by its size or because it grew while it was read.
+  if (read === undefined) throw tooLarge(path, size, maxBytes);
+  return read;
+}
+
+/** The file's bytes, or undefined once it has more than `maxBytes`. `sizeHint` sizes the first buffer. */
+async function readAtMost(file: FileHandle, maxBytes: number, sizeHint: number): Promise<Uint8Array | undefined> {
+  // One byte over the limit tells "exactly at the limit" from "over it".
+  let buffer = Buffer.allocUnsafe(Math.min(sizeHint, maxBytes) + 1);
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      if (length > maxBytes) return undefined;
+      const grown = Buffer.allocUnsafe(Math.min(2 * buffer.length, maxBytes + 1));
+      buffer.copy(grown, 0, 0, length);
+      buffer = grown;
+    }
+    const { bytesRead } = await file.read(buffer, length, buffer.length - length, null);
+    if (bytesRead === 0) return buffer.subarray(0, length);
+    length += bytesRead;
+  }
+}
+
+function notRegularFile(path: string): PdpError {
+  return new PdpError('SOURCE_UNAVAILABLE', `cannot read bundle ${path}: not a regular file (a device, FIFO, socket or directory); point it at a file`);
 }
 
 function tooLarge(path: string, size: number, maxBytes: number): PdpError {
-  const message = `bundle ${path} is ${size} bytes, over the limit of ${maxBytes} bytes; raise maxBundleBytes or make the bundle smaller`;
+  const what = size > maxBytes ? `is ${size} bytes, over` : 'grew while it was read, past';
+  const message = `bundle ${path} ${what} the limit of ${maxBytes} bytes; raise maxBundleBytes or make the bundle smaller`;
   return new PdpError('BUNDLE_INVALID', message, {
     issues: [Object.freeze({ severity: 'error', rule: 'invalid_bundle', message, file: path, line: 0, column: 0, path: '' })],
   });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { closeSync, constants, fstatSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { PdpError } from '../../errors.js';
 import type { Issue } from '../../model/issue.js';
@@ -38,6 +39,7 @@ const ORDER: Readonly<Record<keyof DbRows, string>> = {
 
 /** Opens the db read-only, checks it is ours, reads every table in one transaction, closes it. */
 function readRows(path: string): DbRows {
+  checkRegularFile(path);
   let db: Database.Database | undefined;
   try {
     // timeout 0: never wait for a writer's lock, because waiting would block the event loop.
@@ -54,6 +56,27 @@ function readRows(path: string): DbRows {
   } finally {
     db?.close();
   }
+}
+
+/**
+ * Refuses anything but a regular file, here on the loader thread just before SQLite opens it (the
+ * source's own check ran before this thread started, and the path may have been replaced since).
+ * SQLite would open a FIFO in blocking mode and wait for a writer forever, and a thread stuck in
+ * that open keeps the process from exiting; so the file is opened non-blocking and checked first.
+ */
+function checkRegularFile(path: string): void {
+  let fd: number | undefined;
+  try {
+    if (statSync(path).isFile()) {
+      fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0));
+      if (fstatSync(fd).isFile()) return;
+    }
+  } catch (e) {
+    throw new PdpError('SOURCE_UNAVAILABLE', `cannot read db ${path}: ${(e as Error).message}; check the path and permissions`, { cause: e });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  throw new PdpError('SOURCE_UNAVAILABLE', `cannot read db ${path}: not a regular file`);
 }
 
 const NOT_OURS = 'not a guardrail-pdp db';

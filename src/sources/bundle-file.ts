@@ -126,10 +126,14 @@ function notRegularFile(path: string): PdpError {
 
 function tooLarge(path: string, size: number, maxBytes: number): PdpError {
   const what = size > maxBytes ? `is ${size} bytes, over` : 'grew while it was read, past';
-  const message = `bundle ${path} ${what} the limit of ${maxBytes} bytes; raise maxBundleBytes or make the bundle smaller`;
+  const message = `bundle ${path} ${what} the limit of ${maxBytes} bytes (${formatMiB(maxBytes)}); make it smaller, or serve a large policy set from a SQLite db (guardrail-pdp compile, docs/sqlite-db.md)`;
   return new PdpError('BUNDLE_INVALID', message, {
     issues: [Object.freeze({ severity: 'error', rule: 'invalid_bundle', message, file: path, line: 0, column: 0, path: '' })],
   });
+}
+
+function formatMiB(bytes: number): string {
+  return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
 }
 
 /** One read of the bundle file: its bytes and their hash, or the PdpError saying why not. */

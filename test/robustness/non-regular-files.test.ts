@@ -81,6 +81,16 @@ describe('non-regular bundle files (issue 11, defect 6)', () => {
     expect((outcome as PdpError).code).toBe('SOURCE_UNAVAILABLE');
   });
 
+  it('says how to get under the size cap (nothing sets maxBundleBytes)', async () => {
+    const file = path.join(dir, 'bundle.yaml');
+    fs.writeFileSync(file, `policies: {}\n${'#'.repeat(2000)}\n`);
+    const outcome = await settledWithin(createBundleFileSource({ path: file, maxBundleBytes: 1000 }).load(), 2000);
+    expect((outcome as PdpError).code).toBe('BUNDLE_INVALID');
+    // Nothing sets maxBundleBytes: the advice must be something a user can do.
+    expect((outcome as PdpError).message).not.toContain('maxBundleBytes');
+    expect((outcome as PdpError).message).toContain('make it smaller');
+  });
+
   it("refuses a db that became a FIFO after the source's check, on the loader thread, without blocking", async () => {
     // The db source stats the file before starting the loader thread; the thread opens the path
     // itself later. Asking the thread directly is the path being swapped in between.

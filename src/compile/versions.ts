@@ -49,13 +49,36 @@ export function createVersionOverlay(
       else mergedConditions.set(name, compileCondition(version.spec.condition, undefined, onPatternTimeout));
     }
     if (overridden.size === 0) return live;
-    // A chain changes only if it passed through an overridden name (the walk is identical until then).
-    const affected = new Set(overridden);
-    for (const p of live.values()) if (p.chain.some((n) => overridden.has(n))) affected.add(p.name);
     const table = new Map(live);
-    for (const [name, p] of compilePolicies(mergedSpecs, mergedConditions, affected)) table.set(name, p);
+    for (const [name, p] of compilePolicies(mergedSpecs, mergedConditions, inheritorsOf(overridden, specs))) table.set(name, p);
     return table;
   }
+}
+
+/**
+ * `names` and every policy whose chain reaches one of them by `inherit`: the chains a version can
+ * change (a walk that never reaches an overridden name is identical). Includes the policies that
+ * inherit from a name with no live policy, which a version of that name now supplies. Linear in the
+ * number of policies, where testing each live chain would be quadratic in a chain's length.
+ */
+function inheritorsOf(names: ReadonlySet<string>, specs: ReadonlyMap<string, PolicySpec>): Set<string> {
+  const children = new Map<string, string[]>();
+  for (const spec of specs.values()) {
+    if (!spec.inherit) continue;
+    const siblings = children.get(spec.inherit);
+    if (siblings === undefined) children.set(spec.inherit, [spec.name]);
+    else siblings.push(spec.name);
+  }
+  const found = new Set(names);
+  const queue = [...names];
+  for (let name = queue.pop(); name !== undefined; name = queue.pop()) {
+    for (const child of children.get(name) ?? []) {
+      if (found.has(child)) continue;
+      found.add(child);
+      queue.push(child);
+    }
+  }
+  return found;
 }
 
 function liveOnly(live: ReadonlyMap<string, CompiledPolicy>): () => ReadonlyMap<string, CompiledPolicy> {

@@ -69,6 +69,15 @@ describe('policy versions (docs/semantics.md §9, difference 5)', () => {
     expect(resolve(s, req({}, { requestPolicies: ['policy_n1'] })).appliedPolicies).toEqual(['brand-new']);
   });
 
+  it('makes a policy whose parent has no live version inherit from a version of that parent (compat mode)', () => {
+    const yaml = VERSIONED.replace('policy_attachments:', '  orphan: { inherit: brand-new, guardrails: [o] }\n  grandchild: { inherit: orphan }\npolicy_attachments:\n  - { policy: grandchild, teams: [t2] }');
+    const orphans = snapshotOf(yaml, 'compat');
+    const live = resolve(orphans, req({ teamAlias: 't2' })).matchedPolicies[0];
+    expect(live).toMatchObject({ policyName: 'grandchild', guardrails: ['o'], inheritanceChain: ['orphan', 'grandchild'] });
+    const tried = resolve(orphans, req({ teamAlias: 't2' }, { requestPolicies: ['policy_n1'] })).matchedPolicies[0];
+    expect(tried).toMatchObject({ policyName: 'grandchild', guardrails: ['fresh', 'o'], inheritanceChain: ['brand-new', 'orphan', 'grandchild'] });
+  });
+
   it('skips unknown ids silently and strips spaces after the prefix', () => {
     expect(resolve(s, req({}, { requestPolicies: ['policy_nope'] })).appliedPolicies).toEqual([]);
     expect(resolve(s, req({}, { requestPolicies: ['policy_ d1 '] })).guardrails).toEqual(['hipaa_v2']);

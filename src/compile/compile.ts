@@ -9,7 +9,7 @@ import { buildAttachmentIndex } from './attachment-index.js';
 import { compileCondition, CONDITION_BUDGET_MS, type CompiledCondition, type ConditionCache, type ConditionProblem } from './condition.js';
 import { issueAt } from './issues.js';
 import { parseBundle } from './parse/parse.js';
-import { createPolicyCompiler } from './policies.js';
+import { compilePolicies } from './policies.js';
 import type { Steps } from './steps.js';
 import { validateBundle } from './validate.js';
 import { createVersionOverlay } from './versions.js';
@@ -27,14 +27,11 @@ export type CompileResult =
   | { readonly ok: true; readonly snapshot: Snapshot; readonly issues: readonly Issue[] }
   | { readonly ok: false; readonly issues: readonly Issue[] };
 
-/** Policies compiled per step: about a millisecond's work. */
-const POLICIES_PER_STEP = 200;
-
 /**
  * Bundle -> Snapshot. Pure: parses and validates everything (reporting all issues at once),
  * compiles conditions, inheritance chains and the attachment index, and derives the revision from
  * the content hash and the mode. Errors reject the whole bundle. Cut into steps of a millisecond or
- * less (a policy, an attachment, a chunk of chains): `finish(compile(...))` runs them back to back,
+ * less (a policy, an attachment, a bounded amount of chain building): `finish(compile(...))` runs them back to back,
  * the activator's `runSliced` lets RPCs run between them. The bundle must not change meanwhile
  * (Bundles are immutable).
  */
@@ -64,13 +61,8 @@ export function* compile(bundle: Bundle, options: CompileOptions): Steps<Compile
   if (issues.some((i) => i.severity === 'error')) return { ok: false, issues: Object.freeze(issues) };
 
   const specs = new Map(parsed.policies.map((p) => [p.name, p] as const));
-  const policies = new Map<string, CompiledPolicy>();
-  const compilePolicies = createPolicyCompiler(specs, conditions);
-  for (let i = 0; i < parsed.policies.length; i += POLICIES_PER_STEP) {
-    const names = parsed.policies.slice(i, i + POLICIES_PER_STEP).map((p) => p.name);
-    for (const [name, policy] of compilePolicies(names)) policies.set(name, policy);
-    yield;
-  }
+  const policies: Map<string, CompiledPolicy> = yield* compilePolicies(specs, conditions);
+  yield;
   const attachments = yield* buildAttachmentIndex(parsed.attachments);
   const versions = new Map(parsed.versions.map((v) => [v.id, v] as const));
   const warnings = Object.freeze(issues);

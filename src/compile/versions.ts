@@ -3,6 +3,7 @@ import type { CompiledPolicy } from '../model/snapshot.js';
 import { compileCondition, type CompiledCondition } from './condition.js';
 import { compilePolicies } from './policies.js';
 import type { PatternTimeoutListener } from '../regex/bounded.js';
+import { finish } from './steps.js';
 
 /** How many distinct version combinations keep their compiled overlay. */
 const OVERLAY_LIMIT = 64;
@@ -50,7 +51,7 @@ export function createVersionOverlay(
     }
     if (overridden.size === 0) return live;
     const table = new Map(live);
-    for (const [name, p] of compilePolicies(mergedSpecs, mergedConditions, inheritorsOf(overridden, specs))) table.set(name, p);
+    for (const [name, p] of finish(compilePolicies(mergedSpecs, mergedConditions, inheritorsOf(overridden, specs)))) table.set(name, p);
     return table;
   }
 }

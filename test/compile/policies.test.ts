@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { inheritanceChain } from '../../src/compile/policies.js';
+import { compileCondition, type CompiledCondition } from '../../src/compile/condition.js';
+import { compilePolicies, inheritanceChain } from '../../src/compile/policies.js';
+import { finish } from '../../src/compile/steps.js';
 import type { PolicySpec } from '../../src/model/policy.js';
 import { snapshotOf } from '../helpers/snapshot.js';
 
@@ -119,5 +121,92 @@ describe('applying a chain (LiteLLM §4)', () => {
 
   it('ignores a missing parent (compat mode)', () => {
     expect(guardrailsOf('policies: { p: { inherit: ghost, guardrails: [a] } }', 'p', undefined, 'compat')).toEqual(['a']);
+  });
+});
+
+describe('shared chains (compiled once per policy from the parent, issue 11 defect 5)', () => {
+  /** A deterministic random generator (mulberry32): an integer below n. A failure names its seed. */
+  const randomOf = (seed: number) => (n: number) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * n | 0;
+  };
+
+  /** LiteLLM's §4 walk, member by member: the reference the compiled lists must equal. */
+  function walkedGuardrails(name: string, specs: ReadonlyMap<string, PolicySpec>, conditions: ReadonlyMap<string, CompiledCondition>, model: string | undefined): string[] {
+    const set = new Set<string>();
+    for (const member of inheritanceChain(name, specs)) {
+      const condition = conditions.get(member);
+      if (condition !== undefined && !condition.test(model)) continue;
+      const spec = specs.get(member) as PolicySpec;
+      for (const g of spec.add) set.add(g);
+      for (const g of spec.remove) set.delete(g);
+    }
+    return [...set].sort();
+  }
+
+  it('give the chains and guardrails of walking each chain, for random graphs with cycles, missing parents and conditions', () => {
+    const models = [undefined, 'gpt-4o', 'claude-3', 'm1', 'other'];
+    const patterns = ['gpt-4.*', 'claude-.*', 'm1|gpt-4o', '.*'];
+    for (let seed = 1; seed <= 1000; seed++) {
+      const random = randomOf(seed);
+      // Few names and mostly inheriting: cycles are common, and so are chains with several conditions.
+      const size = 1 + random(seed % 2 === 0 ? 6 : 40);
+      const names = Array.from({ length: size }, (_, i) => (random(30) === 0 ? '' : `p${i}`));
+      const guardrails = ['a', 'b', 'c', 'd', 'e'];
+      const specs = new Map<string, PolicySpec>();
+      const conditions = new Map<string, CompiledCondition>();
+      const isSmall = seed % 2 === 0;
+      for (const name of names) {
+        const r = isSmall ? random(7) : random(10);
+        const inherit = r < 6 ? (names[random(size)] as string) : r < 7 ? 'ghost' : r < 8 ? '' : undefined;
+        const pick = () => Array.from({ length: random(3) }, () => guardrails[random(guardrails.length)] as string);
+        specs.set(name, { name, inherit, description: undefined, add: pick(), remove: pick(), condition: undefined, pipeline: undefined });
+        const c = random(isSmall ? 4 : 6);
+        if (c < 2) conditions.set(name, compileCondition({ model: patterns[random(patterns.length)] as string }));
+        else if (c === 2) conditions.set(name, compileCondition({ model: null }));
+      }
+      const compiled = finish(compilePolicies(specs, conditions));
+      for (const name of specs.keys()) {
+        const policy = compiled.get(name);
+        expect(policy?.chain, `seed ${seed} chain of '${name}'`).toEqual(inheritanceChain(name, specs));
+        for (const model of models) {
+          expect(policy?.guardrailsFor(model), `seed ${seed} guardrails of '${name}' for ${model}`).toEqual(walkedGuardrails(name, specs, conditions, model));
+        }
+      }
+    }
+  });
+
+  it('compile a long chain and a long cycle in compat mode to the same chains as walking them', () => {
+    for (const shape of ['chain', 'cycle']) {
+      const n = 1000;
+      const lines = ['policies:'];
+      for (let i = 0; i < n; i++) {
+        const parent = shape === 'cycle' ? `p${(i + n - 1) % n}` : i > 0 ? `p${i - 1}` : '';
+        lines.push(`  p${i}: {guardrails: {add: [g${i % 3}]${i % 5 === 0 ? ', remove: [g1]' : ''}}${parent ? `, inherit: ${parent}` : ''}}`);
+      }
+      const snapshot = snapshotOf(lines.join('\n'), 'compat');
+      const specs = new Map([...snapshot.policies.values()].map((p) => [p.name, p.spec]));
+      for (const name of ['p0', 'p1', 'p127', 'p128', 'p129', 'p500', 'p999']) {
+        const policy = snapshot.policies.get(name);
+        expect(policy?.chain).toEqual(inheritanceChain(name, specs));
+        expect(policy?.guardrailsFor(undefined)).toEqual(walkedGuardrails(name, specs, new Map(), undefined));
+      }
+    }
+  });
+
+  it('keep at most a bounded number of guardrail names, and still answer past it', () => {
+    // Each policy adds its own guardrail: the lists along a chain of 3,000 hold 4.5 million names.
+    const n = 3000;
+    const specs = new Map<string, PolicySpec>();
+    for (let i = 0; i < n; i++) {
+      const name = `p${i}`;
+      specs.set(name, { name, inherit: i > 0 ? `p${i - 1}` : undefined, description: undefined, add: [`g${i}`], remove: i === n - 1 ? ['g0'] : [], condition: undefined, pipeline: undefined });
+    }
+    const compiled = finish(compilePolicies(specs, new Map()));
+    for (const name of ['p0', 'p1000', `p${n - 2}`, `p${n - 1}`]) {
+      expect(compiled.get(name)?.guardrailsFor(undefined)).toEqual(walkedGuardrails(name, specs, new Map(), undefined));
+    }
   });
 });

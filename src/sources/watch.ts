@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { watch } from 'chokidar';
 
@@ -6,16 +7,23 @@ export const DEFAULT_DEBOUNCE_MS = 250;
 
 /** Options of `watchFile`. */
 export interface WatchFileOptions {
-  /** Quiet period after the last relevant event before `onChange` runs. Default 250 ms. */
+  /**
+   * Quiet period after the last relevant event before `onChange` runs, and how long a file written
+   * in place must stay unchanged before its write counts as finished. Default 250 ms.
+   */
   readonly debounceMs?: number;
   /** Called when the watcher itself fails (e.g. the inotify limit is reached). */
   readonly onError?: (err: Error) => void;
   /**
-   * Called once the watcher sees events. A change made before that is not reported, so a caller
-   * that loaded the file before watching should check it again here.
+   * Called once the watcher sees events and the file has settled (unchanged for the settle time,
+   * see `watchFile`). A change made before that is not reported, so a caller that loaded the file
+   * before watching should check it again here.
    */
   readonly onReady?: () => void;
 }
+
+/** A write counts as finished once the file's size and events have been still this long, at least. */
+const MIN_SETTLE_MS = 50;
 
 /**
  * Calls `onChange` (debounced: a burst of events gives one call) whenever `path` may have changed.
@@ -26,6 +34,14 @@ export interface WatchFileOptions {
  * a new timestamped directory and renaming it over `..data` (with `file -> ..data/file`). Events
  * on the file's name and on any `..`-prefixed entry count; everything else in the directory is
  * ignored. Returns an async stop that cancels a pending call and closes the watcher.
+ *
+ * A file written in place is reported only once the writing has settled: chokidar holds its add
+ * and change events until the file's size has not changed (and no event came) for `debounceMs`
+ * (at least MIN_SETTLE_MS), so a slow writer is not read half-way, even by the maximum wait below.
+ * A write already under way when the watcher becomes ready is waited for the same way before
+ * `onReady`. A writer that pauses longer than that mid-file can still be caught: producers should
+ * write elsewhere and rename into place, which is never seen half-done. Deletions and the `..data`
+ * directory swap are not held (they are atomic).
  */
 export function watchFile(path: string, options: WatchFileOptions, onChange: () => void): () => Promise<void> {
   const file = resolve(path);
@@ -56,25 +72,53 @@ export function watchFile(path: string, options: WatchFileOptions, onChange: () 
 
   // followSymlinks (the default) matters: chokidar then watches `file`'s resolved target, so a
   // `..data` swap surfaces as a change of `file` as well as addDir/unlinkDir of the timestamped dirs.
+  const settleMs = Math.max(debounceMs, MIN_SETTLE_MS);
+  const pollMs = Math.min(100, Math.max(10, Math.round(settleMs / 5)));
   const watcher = watch(dir, {
     depth: 0,
     ignoreInitial: true,
+    awaitWriteFinish: { stabilityThreshold: settleMs, pollInterval: pollMs },
     ignored: (p: string) => p !== dir && join(dir, basename(p)) === p && !isRelevant(p),
   });
   watcher.on('all', (_event, p) => {
     if (isRelevant(p)) schedule();
   });
+  // A write that began before the watcher was ready has no event to hold: wait for it here.
+  let readyTimer: NodeJS.Timeout | undefined;
   watcher.on('ready', () => {
-    if (!isStopped) options.onReady?.();
+    if (isStopped) return;
+    let last = '';
+    let stillSince = Date.now();
+    const poll = (): void => {
+      readyTimer = undefined;
+      if (isStopped) return;
+      const now = Date.now();
+      const seen = statSignature(file);
+      if (seen !== last) [last, stillSince] = [seen, now];
+      if (now - stillSince >= settleMs) options.onReady?.();
+      else readyTimer = setTimeout(poll, pollMs);
+    };
+    poll();
   });
   watcher.on('error', (err) => options.onError?.(err instanceof Error ? err : new Error(String(err))));
 
   return async () => {
     isStopped = true;
     if (timer !== undefined) clearTimeout(timer);
+    if (readyTimer !== undefined) clearTimeout(readyTimer);
     timer = undefined;
     await watcher.close();
   };
+}
+
+/** What changes when a file is written: its identity, size and modification time ('' when it cannot be stat'ed). */
+function statSignature(file: string): string {
+  try {
+    const s = statSync(file);
+    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return '';
+  }
 }
 
 /**

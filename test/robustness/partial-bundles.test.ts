@@ -1,0 +1,89 @@
+// Issue 11, defect 4: a truncated or empty bundle was activated, and requests lost their guardrails
+// (fail-open). A file rewritten in place was caught after its first 13 lines, parsed (a YAML prefix
+// usually does) and activated: Resolve for a team returned [] instead of its two guardrails. A 0-byte
+// file activated an empty snapshot.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ActivationEvent } from '../../src/activation/activator.js';
+import { callResolve, startApp, type Started } from '../helpers/app.js';
+
+const DEBOUNCE_MS = 100;
+const POLICIES = 20;
+
+/**
+ * A bundle of POLICIES policies, each attached to its own team, with two guardrails per team that
+ * depend on `variant` (so two variants differ in content but not in size).
+ */
+function bundleText(variant: number): string {
+  const lines = ['guardrails:'];
+  for (let g = 0; g < 4; g++) lines.push(`  - {guardrail_name: g${g}, litellm_params: {guardrail: presidio, mode: pre_call}}`);
+  lines.push('policies:');
+  for (let i = 0; i < POLICIES; i++) lines.push(`  p${i}:`, `    guardrails:`, `      add: [g${(i + variant) % 4}, g${(i + variant + 1) % 4}]`);
+  lines.push('policy_attachments:');
+  for (let i = 0; i < POLICIES; i++) lines.push(`  - {policy: p${i}, teams: [team-${i}]}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** What team-`i` gets from a bundle of `variant`. */
+const guardrailsOf = (variant: number, i: number): string[] => [`g${(i + variant) % 4}`, `g${(i + variant + 1) % 4}`].sort();
+
+let dir: string;
+let file: string;
+let app: Started | undefined;
+let events: ActivationEvent[];
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pdp-robust-partial-'));
+  file = path.join(dir, 'bundle.yaml');
+  events = [];
+});
+afterEach(async () => {
+  await app?.stop();
+  app = undefined;
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function serve(text: string): Promise<Started> {
+  fs.writeFileSync(file, text);
+  app = await startApp(file, { config: { debounceMs: DEBOUNCE_MS } });
+  app.app.activator.subscribe((e) => events.push(e));
+  return app;
+}
+
+async function teamGuardrails(started: Started, i: number): Promise<string[]> {
+  return (await callResolve(started.client, { context: { teamAlias: `team-${i}`, keyAlias: '', model: '', tags: [] } })).guardrails;
+}
+
+describe('partial and empty bundles (issue 11, defect 4)', () => {
+  it('never activates a bundle being rewritten in place, however long the writing takes', async () => {
+    const started = await serve(bundleText(0));
+    const text = bundleText(1);
+    const lines = text.split(/(?<=\n)/);
+    // In place, a line every few milliseconds for longer than the watcher's longest wait (1 s).
+    const fd = fs.openSync(file, 'w');
+    const answers: string[][] = [];
+    for (const [n, line] of lines.entries()) {
+      fs.writeSync(fd, line);
+      await sleep(1200 / lines.length);
+      if (n % 10 === 0) answers.push(await teamGuardrails(started, POLICIES - 1));
+    }
+    fs.closeSync(fd);
+    const deadline = Date.now() + 5000;
+    while (!events.some((e) => e.kind === 'activated' && e.snapshot.policies.get('p0')?.guardrailsFor(undefined).includes('g2'))) {
+      if (Date.now() > deadline) throw new Error(`the rewritten bundle was not activated: ${events.map((e) => e.kind).join(', ')}`);
+      await sleep(20);
+    }
+    for (const e of events) {
+      if (e.kind !== 'activated') continue;
+      expect(e.snapshot.policies.size, 'an activated snapshot has every policy').toBe(POLICIES);
+      expect(e.snapshot.attachments.size, 'an activated snapshot has every attachment').toBe(POLICIES);
+    }
+    // Every answer during the rewrite was the old bundle's or the new one's, never [].
+    for (const a of answers) expect([guardrailsOf(0, POLICIES - 1), guardrailsOf(1, POLICIES - 1)]).toContainEqual(a);
+    expect(await teamGuardrails(started, 0)).toEqual(guardrailsOf(1, 0));
+  });
+});

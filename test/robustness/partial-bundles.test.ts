@@ -54,6 +54,22 @@ async function serve(text: string): Promise<Started> {
   return app;
 }
 
+/** Replaces the file as producers should: write elsewhere, rename into place. */
+function replace(text: string): void {
+  fs.writeFileSync(`${file}.tmp`, text);
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+/** The next activation event after `count` events, within 5 s. */
+async function eventAfter(count: number): Promise<ActivationEvent> {
+  const deadline = Date.now() + 5000;
+  while (events.length <= count) {
+    if (Date.now() > deadline) throw new Error('no activation event within 5 s');
+    await sleep(10);
+  }
+  return events[count] as ActivationEvent;
+}
+
 async function teamGuardrails(started: Started, i: number): Promise<string[]> {
   return (await callResolve(started.client, { context: { teamAlias: `team-${i}`, keyAlias: '', model: '', tags: [] } })).guardrails;
 }
@@ -86,4 +102,26 @@ describe('partial and empty bundles (issue 11, defect 4)', () => {
     for (const a of answers) expect([guardrailsOf(0, POLICIES - 1), guardrailsOf(1, POLICIES - 1)]).toContainEqual(a);
     expect(await teamGuardrails(started, 0)).toEqual(guardrailsOf(1, 0));
   });
+  it('refuses a 0-byte file, a file of comments and a config with none of the policy sections, with a clear issue', async () => {
+    const started = await serve(bundleText(0));
+    const cases = ['', '# being regenerated\n', 'model_list:\n  - model_name: gpt-4\n'];
+    for (const [n, text] of cases.entries()) {
+      replace(text);
+      const event = await eventAfter(n);
+      expect(event.kind, JSON.stringify(text)).toBe('failed');
+      if (event.kind !== 'failed') return;
+      expect(event.error.code).toBe('BUNDLE_INVALID');
+      expect(event.issues).toHaveLength(1);
+      expect(event.issues[0]).toMatchObject({ severity: 'error', rule: 'invalid_bundle', file });
+      expect(event.issues[0]?.message).toContain('`policies: {}`');
+      expect(await teamGuardrails(started, 3)).toEqual(guardrailsOf(0, 3));
+    }
+  });
+
+  it('serves no policies when the bundle says so with `policies: {}`', async () => {
+    const started = await serve('policies: {}\n');
+    expect(started.app.holder.current()?.policies.size).toBe(0);
+    expect(await teamGuardrails(started, 0)).toEqual([]);
+  });
+
 });

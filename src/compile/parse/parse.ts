@@ -45,6 +45,7 @@ export function* parseBundle(bundle: Bundle): Steps<ParseResult> {
   if (isMapping(data)) {
     reportDuplicateKeys(ctx);
     warnNearMissSections(ctx, data);
+    checkHasSections(ctx, data);
     const guardrails = parseGuardrails(ctx, data.guardrails);
     yield;
     const policies = yield* parsePolicies(ctx, data.policies);
@@ -58,7 +59,9 @@ export function* parseBundle(bundle: Bundle): Steps<ParseResult> {
       guardrailNames: guardrails.names,
       legacyListPolicies: policies.legacyList,
     });
-  } else if (data !== null && data !== undefined) {
+  } else if (data === null || data === undefined) {
+    ctx.error('invalid_bundle', `the bundle is empty (no YAML or JSON document), as a file caught while being written can be; ${SERVE_NONE}`, []);
+  } else {
     ctx.error('invalid_bundle', `the bundle must be a mapping (guardrails:, policies:, policy_attachments:), got ${describeValue(data)}`, []);
   }
   return { parsed, issues: ctx.issues.sort(compareIssues) };
@@ -75,6 +78,21 @@ const EMPTY: ParsedBundle = Object.freeze({
   legacyListPolicies: NO_NAMES,
 });
 const SECTIONS = ['guardrails', 'policies', 'policy_attachments', 'policy_versions'];
+
+const SERVE_NONE = 'to serve no policies on purpose, write `policies: {}`';
+
+/**
+ * A bundle must have at least one of the sections the policy engine reads, not null: a file with
+ * none is refused rather than served as "no policies", because that is also what a file caught
+ * half-written, or the wrong file, looks like. Serving no policies on purpose takes an explicit
+ * `policies: {}`. (A config with only `guardrails:` is fine: `guardrail-pdp compile` turns one into
+ * a db whose policies come from LiteLLM's tables.)
+ */
+function checkHasSections(ctx: ParseContext, data: Mapping): void {
+  if (SECTIONS.some((s) => Object.hasOwn(data, s) && data[s] !== null && data[s] !== undefined)) return;
+  const message = `the bundle has none of the sections ${SECTIONS.map((s) => `'${s}:'`).join(', ')} (or only empty ones): a file cut short, or not a policy bundle; ${SERVE_NONE}`;
+  ctx.error('invalid_bundle', message, []);
+}
 
 /** PyYAML silently keeps the last of duplicate keys: report those in the sections we read. */
 function reportDuplicateKeys(ctx: ParseContext): void {

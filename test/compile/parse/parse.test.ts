@@ -20,9 +20,18 @@ function policyNames(yaml: string): string[] {
 }
 
 describe('parseBundle: the top level', () => {
-  it('parses an empty bundle to nothing, without issues', () => {
+  it('rejects an empty bundle, saying how to serve no policies on purpose', () => {
+    for (const text of ['', '# nothing yet\n', '---\n']) {
+      const issue = onlyIssue(text);
+      expect(issue).toMatchObject({ severity: 'error', rule: 'invalid_bundle', path: '', file: 'test.yaml' });
+      expect(issue.message).toContain('the bundle is empty');
+      expect(issue.message).toContain('`policies: {}`');
+    }
+  });
+
+  it('parses `policies: {}` to nothing, without issues', () => {
     const none = new Set();
-    expect(parse('')).toEqual({
+    expect(parse('policies: {}\n')).toEqual({
       parsed: { guardrails: [], policies: [], attachments: [], versions: [], brokenPolicyNames: none, guardrailNames: none, legacyListPolicies: none },
       issues: [],
     });
@@ -33,18 +42,30 @@ describe('parseBundle: the top level', () => {
   });
 
   it('ignores the rest of a LiteLLM config silently', () => {
-    const { issues } = parse('model_list:\n  - model_name: gpt-4\nlitellm_settings: {drop_params: true}\ngeneral_settings: {}\n');
+    const { issues } = parse('model_list:\n  - model_name: gpt-4\nlitellm_settings: {drop_params: true}\ngeneral_settings: {}\npolicies: {}\n');
     expect(issues).toEqual([]);
   });
 
+  it('rejects a document with none of the policy sections, or only null ones', () => {
+    for (const text of ['model_list:\n  - model_name: gpt-4\n', 'guardrails:\npolicies:\npolicy_attachments:\n']) {
+      const issue = onlyIssue(text);
+      expect(issue).toMatchObject({ severity: 'error', rule: 'invalid_bundle', path: '', line: 1 });
+      expect(issue.message).toContain("has none of the sections 'guardrails:', 'policies:', 'policy_attachments:', 'policy_versions:'");
+    }
+  });
+
+  it('accepts a config with only guardrails (its policies may come from a db)', () => {
+    expect(parse('guardrails:\n  - {guardrail_name: pii, litellm_params: {guardrail: presidio}}\n').issues).toEqual([]);
+  });
+
   it('warns about a top-level key that looks like a misspelt section', () => {
-    const issue = onlyIssue('policy_attachment:\n  - policy: a\n');
-    expect(issue).toMatchObject({ severity: 'warning', rule: 'unknown_key', path: 'policy_attachment', line: 1, column: 1 });
+    const issue = onlyIssue('policies: {}\npolicy_attachment:\n  - policy: a\n');
+    expect(issue).toMatchObject({ severity: 'warning', rule: 'unknown_key', path: 'policy_attachment', line: 2, column: 1 });
     expect(issue.message).toContain("did you mean 'policy_attachments'?");
   });
 
-  it('treats null sections as empty', () => {
-    expect(parse('guardrails:\npolicies:\npolicy_attachments:\n').issues).toEqual([]);
+  it('treats null sections beside a present one as empty', () => {
+    expect(parse('guardrails:\npolicies: {}\npolicy_attachments:\n').issues).toEqual([]);
   });
 
   it('rejects a policies section that is not a mapping', () => {
@@ -375,7 +396,7 @@ describe('parseBundle: YAML keys', () => {
   });
 
   it('leaves duplicate keys outside the policy sections to LiteLLM', () => {
-    expect(parse('litellm_settings: {a: 1, a: 2}\nlitellm_settings: {}\n').issues).toEqual([]);
+    expect(parse('litellm_settings: {a: 1, a: 2}\nlitellm_settings: {}\npolicies: {}\n').issues).toEqual([]);
   });
 });
 

@@ -32,6 +32,8 @@ export interface AppConfig {
   readonly tls?: TlsMaterial;
   /** Allows a plaintext decision API on a non-loopback address (refused otherwise). */
   readonly isInsecureListenAllowed?: boolean;
+  /** Activates reloads that drop more than half of what is served (refused otherwise; see the Activator). */
+  readonly allowShrink?: boolean;
 }
 
 /** Replaceable parts, for tests. */
@@ -74,6 +76,7 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
     source,
     holder,
     mode: config.mode,
+    allowShrink: config.allowShrink,
     guardrailEnv: {
       get dispatcher() {
         return httpPool.dispatcher;

@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 import { compile, revisionOf } from '../compile/compile.js';
+import { issueAt } from '../compile/issues.js';
 import { runSliced } from '../compile/steps.js';
 import { PdpError } from '../errors.js';
 import type { GuardrailEnv } from '../guardrails/kind.js';
+import type { Bundle } from '../model/bundle.js';
 import type { Issue } from '../model/issue.js';
 import type { ValidationMode } from '../model/policy.js';
 import type { Snapshot } from '../model/snapshot.js';
@@ -55,13 +57,19 @@ export interface ActivatorOptions {
   readonly mode: ValidationMode;
   /** Passed to compile: what guardrails use at run time (the app's HTTP pool, observers). */
   readonly guardrailEnv?: GuardrailEnv;
+  /** Activates reloads that drop more than half of what is served (see `shrinkRefusal`), without the bundle's marker. */
+  readonly allowShrink?: boolean;
   readonly log: Logger;
 }
 
+/** The shrink guard applies once the serving snapshot has at least this many policies and attachments together. */
+export const SHRINK_GUARD_MIN = 10;
+
 /**
  * The single writer: load, compile, swap. At most one activation runs at a time; triggers that
- * arrive meanwhile coalesce into one more run. A bundle with issues is never served: the previous
- * snapshot keeps serving and the failure is logged and published. Neither step blocks the event
+ * arrive meanwhile coalesce into one more run. A bundle with issues is never served, nor a reload
+ * that would drop most of what is served (see `shrinkRefusal`): the previous snapshot keeps serving
+ * and the failure is logged and published. Neither step blocks the event
  * loop for long: sources load on a loader thread, and compile runs in slices of a few milliseconds.
  */
 export class Activator implements ActivationEvents {
@@ -171,6 +179,8 @@ export class Activator implements ActivationEvents {
       // Another activation cannot have swapped meanwhile (one runs at a time), so this compares with `serving`.
       if (compiled.snapshot.revision === serving?.revision)
         return { kind: 'unchanged', snapshot: serving, issues: compiled.issues, ...timing() };
+      const refusal = this.#opts.allowShrink || compiled.allowsShrink ? undefined : shrinkRefusal(bundle, serving, compiled.snapshot);
+      if (refusal !== undefined) return failed(refusal);
       holder.swap(compiled.snapshot);
       return { kind: 'activated', snapshot: compiled.snapshot, issues: compiled.issues, ...timing() };
     } catch (e) {
@@ -196,4 +206,25 @@ export class Activator implements ActivationEvents {
     else this.#log.debug(fields, 'bundle unchanged; snapshot kept');
     for (const issue of event.issues) this.#log.warn({ revision: s.revision, origin, issue }, issue.message);
   }
+}
+
+/**
+ * The guard against drastic shrinkage: a reload that would keep fewer than half of the policies
+ * and attachments (counted together) of a serving snapshot that has at least SHRINK_GUARD_MIN is
+ * refused, because that is what a file cut short, a truncated export or the wrong file looks like,
+ * and activating it would silently drop the guardrails of most requests (fail open). The first
+ * activation has nothing to compare with and is never refused. The bundle's marker
+ * (`guardrail_pdp: {allow_shrink: true}`, parsed by compile) or serve's --allow-shrink let it through.
+ */
+function shrinkRefusal(bundle: Bundle, serving: Snapshot | undefined, next: Snapshot): PdpError | undefined {
+  if (serving === undefined) return undefined;
+  const before = serving.policies.size + serving.attachments.size;
+  const after = next.policies.size + next.attachments.size;
+  if (before < SHRINK_GUARD_MIN || 2 * after >= before) return undefined;
+  const counts = (s: Snapshot): string => `${s.policies.size} policies and ${s.attachments.size} attachments`;
+  const message =
+    `bundle ${bundle.origin} would replace ${counts(serving)} with ${counts(next)}, dropping more than half, ` +
+    'as a file cut short or the wrong file would; not activated. If this is intended, end the bundle with ' +
+    '`guardrail_pdp: {allow_shrink: true}` for this reload, or serve with --allow-shrink';
+  return new PdpError('BUNDLE_INVALID', message, { issues: [issueAt(bundle, 'error', 'drastic_shrink', message, ['policies'])] });
 }

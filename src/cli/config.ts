@@ -47,6 +47,7 @@ export const SERVE_OPTIONS = Object.freeze([
   { flag: 'tls-key', value: 'FILE', env: 'PDP_TLS_KEY', help: 'PEM private key of --tls-cert.' },
   { flag: 'tls-client-ca', value: 'FILE', env: 'PDP_TLS_CLIENT_CA', help: 'PEM CA bundle: clients must present a certificate it signed (mTLS). Needs --tls-cert.' },
   { flag: 'insecure-listen', env: 'PDP_INSECURE_LISTEN', help: 'Allow a plaintext decision API on a non-loopback --listen address.', default: 'false', isBoolean: true },
+  { flag: 'allow-shrink', env: 'PDP_ALLOW_SHRINK', help: 'Activate reloads that drop more than half of the served policies and attachments (refused by default once 10 are served).', default: 'false', isBoolean: true },
 ] as const satisfies readonly ServeOption[]);
 
 type Flag = (typeof SERVE_OPTIONS)[number]['flag'];
@@ -95,6 +96,7 @@ export function loadServeConfig(flags: ServeFlags, env: Readonly<Record<string, 
   const decisionLogSampleRate = parseNumber(raw['decision-log-sample-rate'], 'decision-log-sample-rate', 0, 0, 1, false, problems);
   const maxInFlight = parseNumber(raw['max-in-flight'], 'max-in-flight', DEFAULTS.maxInFlight, 1, 1_000_000, true, problems);
   const isInsecureListenAllowed = parseBoolean(raw['insecure-listen'], 'insecure-listen', problems);
+  const allowShrink = parseBoolean(raw['allow-shrink'], 'allow-shrink', problems);
   const tls = loadTls(raw, problems);
   const hasTls = raw['tls-cert'] !== undefined && raw['tls-key'] !== undefined;
   const refusal = listen === undefined ? undefined : listenRefusal(listen, hasTls, isInsecureListenAllowed);
@@ -113,6 +115,7 @@ export function loadServeConfig(flags: ServeFlags, env: Readonly<Record<string, 
     decisionLogSampleRate,
     maxInFlight,
     isInsecureListenAllowed,
+    allowShrink,
     ...(tls === undefined ? {} : { tls }),
   };
 }

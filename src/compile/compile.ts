@@ -24,7 +24,13 @@ export interface CompileOptions {
 
 /** Either a frozen snapshot (with its warnings) or every issue found, sorted; never a partial snapshot. */
 export type CompileResult =
-  | { readonly ok: true; readonly snapshot: Snapshot; readonly issues: readonly Issue[] }
+  | {
+      readonly ok: true;
+      readonly snapshot: Snapshot;
+      readonly issues: readonly Issue[];
+      /** The bundle says it may replace a much larger one (`guardrail_pdp: {allow_shrink: true}`; see the Activator). */
+      readonly allowsShrink: boolean;
+    }
   | { readonly ok: false; readonly issues: readonly Issue[] };
 
 /**
@@ -78,7 +84,7 @@ export function* compile(bundle: Bundle, options: CompileOptions): Steps<Compile
     withVersions: createVersionOverlay(policies, specs, conditions, versions, options.guardrailEnv?.onPatternTimeout),
     warnings,
   });
-  return { ok: true, snapshot, issues: warnings };
+  return { ok: true, snapshot, issues: warnings, allowsShrink: parsed.allowsShrink };
 }
 
 /** The revision of a bundle compiled in a mode: 16 hex digits of sha256(mode, content hash). */

@@ -19,7 +19,8 @@ export type IssueRule =
   | 'unknown_key' // a key LiteLLM ignores (usually a typo)
   | 'duplicate_guardrail' // two guardrails share a guardrail_name
   | 'invalid_guardrail_config' // a guardrail's litellm_params are unusable for its kind
-  | 'unsafe_regex'; // a regex that can backtrack catastrophically (exponential or polynomial time)
+  | 'unsafe_regex' // a regex that can backtrack catastrophically (exponential or polynomial time)
+  | 'drastic_shrink'; // a reload that would drop more than half of the serving policies and attachments
 
 /**
  * One problem found in a bundle, with where it is. `line`/`column` are 1-based, 0 when unknown.

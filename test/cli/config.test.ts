@@ -32,6 +32,7 @@ describe('loadServeConfig', () => {
       decisionLogSampleRate: 0,
       maxInFlight: 2048,
       isInsecureListenAllowed: false,
+      allowShrink: false,
     });
     expect(config.tls).toBeUndefined();
   });
@@ -46,6 +47,7 @@ describe('loadServeConfig', () => {
         PDP_DEBOUNCE_MS: '0',
         PDP_DECISION_LOG_SAMPLE_RATE: '0.25',
         PDP_INSECURE_LISTEN: 'true',
+        PDP_ALLOW_SHRINK: '1',
         PDP_LISTEN: '0.0.0.0:50051',
       },
     );
@@ -56,6 +58,7 @@ describe('loadServeConfig', () => {
       debounceMs: 0,
       decisionLogSampleRate: 0.25,
       isInsecureListenAllowed: true,
+      allowShrink: true,
       listen: { host: '0.0.0.0' },
     });
   });

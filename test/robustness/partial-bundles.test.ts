@@ -16,13 +16,13 @@ const POLICIES = 20;
  * A bundle of POLICIES policies, each attached to its own team, with two guardrails per team that
  * depend on `variant` (so two variants differ in content but not in size).
  */
-function bundleText(variant: number): string {
+function bundleText(variant: number, policies = POLICIES): string {
   const lines = ['guardrails:'];
   for (let g = 0; g < 4; g++) lines.push(`  - {guardrail_name: g${g}, litellm_params: {guardrail: presidio, mode: pre_call}}`);
   lines.push('policies:');
-  for (let i = 0; i < POLICIES; i++) lines.push(`  p${i}:`, `    guardrails:`, `      add: [g${(i + variant) % 4}, g${(i + variant + 1) % 4}]`);
+  for (let i = 0; i < policies; i++) lines.push(`  p${i}:`, `    guardrails:`, `      add: [g${(i + variant) % 4}, g${(i + variant + 1) % 4}]`);
   lines.push('policy_attachments:');
-  for (let i = 0; i < POLICIES; i++) lines.push(`  - {policy: p${i}, teams: [team-${i}]}`);
+  for (let i = 0; i < policies; i++) lines.push(`  - {policy: p${i}, teams: [team-${i}]}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -47,9 +47,9 @@ afterEach(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function serve(text: string): Promise<Started> {
+async function serve(text: string, config: { allowShrink?: boolean } = {}): Promise<Started> {
   fs.writeFileSync(file, text);
-  app = await startApp(file, { config: { debounceMs: DEBOUNCE_MS } });
+  app = await startApp(file, { config: { debounceMs: DEBOUNCE_MS, ...config } });
   app.app.activator.subscribe((e) => events.push(e));
   return app;
 }
@@ -102,6 +102,18 @@ describe('partial and empty bundles (issue 11, defect 4)', () => {
     for (const a of answers) expect([guardrailsOf(0, POLICIES - 1), guardrailsOf(1, POLICIES - 1)]).toContainEqual(a);
     expect(await teamGuardrails(started, 0)).toEqual(guardrailsOf(1, 0));
   });
+
+  it("refuses the bundle's first 12 lines (a file caught half-written) and keeps every team's guardrails", async () => {
+    const started = await serve(bundleText(0));
+    // The guardrails and two whole policies: it parses and validates, and has no attachments.
+    replace(bundleText(1).split('\n').slice(0, 12).join('\n'));
+    const event = await eventAfter(0);
+    expect(event.kind).toBe('failed');
+    if (event.kind !== 'failed') return;
+    expect(event.error.code).toBe('BUNDLE_INVALID');
+    for (let i = 0; i < POLICIES; i += 7) expect(await teamGuardrails(started, i)).toEqual(guardrailsOf(0, i));
+  });
+
   it('refuses a 0-byte file, a file of comments and a config with none of the policy sections, with a clear issue', async () => {
     const started = await serve(bundleText(0));
     const cases = ['', '# being regenerated\n', 'model_list:\n  - model_name: gpt-4\n'];
@@ -124,4 +136,47 @@ describe('partial and empty bundles (issue 11, defect 4)', () => {
     expect(await teamGuardrails(started, 0)).toEqual([]);
   });
 
+  it('refuses a reload that drops more than half of what is served, with a located issue', async () => {
+    const started = await serve(bundleText(0));
+    const serving = started.app.holder.current()?.revision;
+    // 4 of 20 policies and attachments are left: a truncated export looks like this.
+    replace(bundleText(1, 4));
+    const event = await eventAfter(0);
+    expect(event.kind).toBe('failed');
+    if (event.kind !== 'failed') return;
+    expect(event.issues).toEqual([expect.objectContaining({ severity: 'error', rule: 'drastic_shrink', file, path: 'policies', line: 7, column: 3 })]);
+    expect(event.message).toContain('20 policies and 20 attachments with 4 policies and 4 attachments');
+    expect(event.serving?.revision).toBe(serving);
+    expect(started.app.holder.current()?.revision).toBe(serving);
+    expect(await teamGuardrails(started, 12)).toEqual(guardrailsOf(0, 12));
+    // Half is not "more than half".
+    replace(bundleText(1, 10));
+    expect((await eventAfter(1)).kind).toBe('activated');
+  });
+
+  it('activates the shrinking reload when the bundle ends with the marker', async () => {
+    const started = await serve(bundleText(0));
+    replace(`${bundleText(1, 4)}guardrail_pdp: {allow_shrink: true}\n`);
+    const event = await eventAfter(0);
+    expect(event.kind).toBe('activated');
+    expect(started.app.holder.current()?.policies.size).toBe(4);
+  });
+
+  it('ignores the marker unless it ends the bundle (a prefix of the file must not carry it)', async () => {
+    const started = await serve(bundleText(0));
+    replace(`guardrail_pdp: {allow_shrink: true}\n${bundleText(1, 4)}`);
+    const event = await eventAfter(0);
+    expect(event.kind).toBe('failed');
+    if (event.kind !== 'failed') return;
+    expect(event.issues.map((i) => i.rule)).toEqual(['invalid_bundle']);
+    expect(event.issues[0]?.message).toContain('is the last section of the bundle');
+    expect(started.app.holder.current()?.policies.size).toBe(POLICIES);
+  });
+
+  it('activates the shrinking reload when serve runs with --allow-shrink', async () => {
+    const started = await serve(bundleText(0), { allowShrink: true });
+    replace(bundleText(1, 4));
+    expect((await eventAfter(0)).kind).toBe('activated');
+    expect(started.app.holder.current()?.policies.size).toBe(4);
+  });
 });

@@ -24,6 +24,8 @@ export interface ParsedBundle {
   readonly guardrailNames: ReadonlySet<string>;
   /** Policies written with LiteLLM's legacy `guardrails: [..]` list, so their add[i] is at `guardrails[i]`. */
   readonly legacyListPolicies: ReadonlySet<string>;
+  /** `guardrail_pdp: {allow_shrink: true}` as the last section: this bundle may replace a much larger one. */
+  readonly allowsShrink: boolean;
 }
 
 /** What parsing found: the parsed sections and every issue, sorted. */
@@ -58,6 +60,7 @@ export function* parseBundle(bundle: Bundle): Steps<ParseResult> {
       brokenPolicyNames: policies.broken,
       guardrailNames: guardrails.names,
       legacyListPolicies: policies.legacyList,
+      allowsShrink: parseSidecarSection(ctx, data),
     });
   } else if (data === null || data === undefined) {
     ctx.error('invalid_bundle', `the bundle is empty (no YAML or JSON document), as a file caught while being written can be; ${SERVE_NONE}`, []);
@@ -76,8 +79,11 @@ const EMPTY: ParsedBundle = Object.freeze({
   brokenPolicyNames: NO_NAMES,
   guardrailNames: NO_NAMES,
   legacyListPolicies: NO_NAMES,
+  allowsShrink: false,
 });
 const SECTIONS = ['guardrails', 'policies', 'policy_attachments', 'policy_versions'];
+/** The sidecar's own section: settings that travel with the bundle. LiteLLM ignores it. */
+const SIDECAR_SECTION = 'guardrail_pdp';
 
 const SERVE_NONE = 'to serve no policies on purpose, write `policies: {}`';
 
@@ -113,10 +119,43 @@ function reportDuplicateKeys(ctx: ParseContext): void {
 /** Other top-level keys are LiteLLM's (model_list, ...): only near misses of ours are worth a word. */
 function warnNearMissSections(ctx: ParseContext, data: Mapping): void {
   for (const key of Object.keys(data)) {
-    if (SECTIONS.includes(key)) continue;
-    const advice = key === 'attachments' ? "; did you mean 'policy_attachments'?" : didYouMean(key, SECTIONS);
+    if (SECTIONS.includes(key) || key === SIDECAR_SECTION) continue;
+    const advice = key === 'attachments' ? "; did you mean 'policy_attachments'?" : didYouMean(key, [...SECTIONS, SIDECAR_SECTION]);
     if (advice) ctx.warn('unknown_key', `top-level key '${key}' is not read by the policy engine${advice}`, [key], true);
   }
+}
+
+/**
+ * `guardrail_pdp:`, the sidecar's settings in the bundle: `allow_shrink: true` lets this bundle
+ * replace a serving one more than twice its size (see the Activator), once. It counts only in the
+ * last section of the file: a file caught half-written is a prefix of the whole, so a marker at the
+ * end is there only once everything before it is.
+ */
+function parseSidecarSection(ctx: ParseContext, data: Mapping): boolean {
+  if (!Object.hasOwn(data, SIDECAR_SECTION)) return false;
+  const raw = data[SIDECAR_SECTION];
+  const at = [SIDECAR_SECTION];
+  if (!isMapping(raw)) {
+    ctx.error('invalid_bundle', `${SIDECAR_SECTION} must be a mapping of the sidecar's settings (allow_shrink), got ${describeValue(raw)}`, at);
+    return false;
+  }
+  for (const key of Object.keys(raw)) {
+    if (key !== 'allow_shrink') ctx.warn('unknown_key', `unknown key '${key}' in ${SIDECAR_SECTION} is ignored${didYouMean(key, ['allow_shrink'])}`, [...at, key], true);
+  }
+  const allow = raw.allow_shrink;
+  if (allow === undefined || allow === null || allow === false) return false;
+  if (allow !== true) {
+    ctx.error('invalid_bundle', `${SIDECAR_SECTION}.allow_shrink must be true or false, got ${describeValue(allow)}`, [...at, 'allow_shrink']);
+    return false;
+  }
+  const keys = ctx.bundle.keysAt([]);
+  const last = keys?.[keys.length - 1]?.name;
+  if (keys !== undefined && last !== SIDECAR_SECTION) {
+    const message = `${SIDECAR_SECTION}.allow_shrink counts only when ${SIDECAR_SECTION}: is the last section of the bundle (here '${last}' follows it): a file caught half-written is a prefix of the whole, so only a marker at the end shows the whole file is there; move it to the end`;
+    ctx.error('invalid_bundle', message, [...at, 'allow_shrink'], true);
+    return false;
+  }
+  return true;
 }
 
 function parseGuardrails(ctx: ParseContext, raw: unknown): { specs: readonly GuardrailSpec[]; names: ReadonlySet<string> } {

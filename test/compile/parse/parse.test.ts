@@ -32,9 +32,31 @@ describe('parseBundle: the top level', () => {
   it('parses `policies: {}` to nothing, without issues', () => {
     const none = new Set();
     expect(parse('policies: {}\n')).toEqual({
-      parsed: { guardrails: [], policies: [], attachments: [], versions: [], brokenPolicyNames: none, guardrailNames: none, legacyListPolicies: none },
+      parsed: { guardrails: [], policies: [], attachments: [], versions: [], brokenPolicyNames: none, guardrailNames: none, legacyListPolicies: none, allowsShrink: false },
       issues: [],
     });
+  });
+
+  it('reads the shrink marker `guardrail_pdp: {allow_shrink: true}` when it is the last section', () => {
+    const { parsed, issues } = parse('policies: {}\nguardrail_pdp: {allow_shrink: true}\n');
+    expect(issues).toEqual([]);
+    expect(parsed.allowsShrink).toBe(true);
+    expect(parse('policies: {}\nguardrail_pdp: {allow_shrink: false}\n').parsed.allowsShrink).toBe(false);
+  });
+
+  it('rejects the shrink marker before another section: a prefix of the file must not carry it', () => {
+    const { parsed, issues } = parse('guardrail_pdp: {allow_shrink: true}\npolicies: {}\n');
+    expect(parsed.allowsShrink).toBe(false);
+    expect(issues).toEqual([expect.objectContaining({ severity: 'error', rule: 'invalid_bundle', path: 'guardrail_pdp.allow_shrink', line: 1, column: 17 })]);
+    expect(issues[0]?.message).toContain("(here 'policies' follows it)");
+  });
+
+  it('rejects a malformed guardrail_pdp section and warns about its unknown keys', () => {
+    expect(onlyIssue('policies: {}\nguardrail_pdp: [allow_shrink]\n')).toMatchObject({ severity: 'error', rule: 'invalid_bundle', path: 'guardrail_pdp' });
+    expect(onlyIssue('policies: {}\nguardrail_pdp: {allow_shrink: "yes please"}\n')).toMatchObject({ severity: 'error', path: 'guardrail_pdp.allow_shrink' });
+    const typo = onlyIssue('policies: {}\nguardrail_pdp: {allow_shrinks: true}\n');
+    expect(typo).toMatchObject({ severity: 'warning', rule: 'unknown_key', path: 'guardrail_pdp.allow_shrinks' });
+    expect(typo.message).toContain("did you mean 'allow_shrink'?");
   });
 
   it('rejects a top level that is not a mapping', () => {

@@ -9,7 +9,8 @@ import { parseYamlDocument, type YamlDocument, type YamlProblem } from './yaml-d
  * Parses a bundle file's bytes as PyYAML (which LiteLLM uses) would, strict JSON by the fast path:
  * the data plus the source table behind locate/keysAt. Pure and synchronous, so the loader thread
  * and `parseBundleText` run the same code. Throws PdpError BUNDLE_INVALID with one `unparseable`
- * issue per YAML error (or for bytes that are not UTF-8).
+ * issue per YAML error (or for bytes that are not UTF-8, a document nested too deep, a collection
+ * used as a mapping key), located where the text shows it.
  */
 export function parseBundleBytes(bytes: Uint8Array, origin: string): YamlDocument {
   let text: string;
@@ -18,9 +19,7 @@ export function parseBundleBytes(bytes: Uint8Array, origin: string): YamlDocumen
   } catch {
     throw unparseable(origin, [{ message: 'the file is not valid UTF-8', line: 0, column: 0 }]);
   }
-  const json = parseJsonDocument(text);
-  if (json !== undefined) return json;
-  const parsed = parseYamlDocument(text);
+  const parsed = parseJsonDocument(text) ?? parseYamlDocument(text);
   if (!parsed.ok) throw unparseable(origin, parsed.problems);
   return parsed.document;
 }

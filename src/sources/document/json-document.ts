@@ -3,16 +3,18 @@ import type { DuplicateKey } from '../../model/bundle.js';
 import type { SourcePosition } from '../../model/issue.js';
 import { createSourceLookup, NODE_MAP, NODE_OTHER, NODE_SEQ, type SourceTable } from './source-table.js';
 import { SourceTableBuilder, type BuilderKey } from './source-table-builder.js';
-import type { YamlDocument } from './yaml-document.js';
+import { MAX_NESTING, tooDeepMessage, type YamlDocument, type YamlProblem } from './yaml-document.js';
 
 /**
  * Reads strict JSON fast: `JSON.parse` for the data, and one pass of jsonc-parser's visitor for
  * positions, key order and duplicates. The `yaml` package parses about 1 MB/s, so a 10,000-policy bundle takes
  * seconds as YAML and a fraction of a second this way. Returns undefined when the text is not
  * strict JSON; the caller then reads it as YAML (JSON that PyYAML reads differently, such as
- * duplicate keys, behaves the same: the last value wins and the duplicate is reported).
+ * duplicate keys, behaves the same: the last value wins and the duplicate is reported). JSON
+ * nested deeper than MAX_NESTING is a located problem: the visitor (and everything after it that
+ * walks the data) recurses once per level.
  */
-export function parseJsonDocument(text: string): YamlDocument | undefined {
+export function parseJsonDocument(text: string): { ok: true; document: YamlDocument } | { ok: false; problems: YamlProblem[] } | undefined {
   if (!/^\s*\{/.test(text)) return undefined;
   let data: unknown;
   try {
@@ -20,8 +22,30 @@ export function parseJsonDocument(text: string): YamlDocument | undefined {
   } catch {
     return undefined;
   }
+  const deep = tooDeepAt(text);
+  if (deep !== undefined) {
+    const { line, column } = positionsOf(text)(deep);
+    return { ok: false, problems: [{ message: tooDeepMessage(), line, column }] };
+  }
   const { table, duplicateKeys } = tableOf(text);
-  return Object.freeze({ data, table, ...createSourceLookup(table, duplicateKeys) });
+  return { ok: true, document: Object.freeze({ data, table, ...createSourceLookup(table, duplicateKeys) }) };
+}
+
+/** The offset of the first `{` or `[` nested deeper than MAX_NESTING in strict JSON text, if any. */
+function tooDeepAt(text: string): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: skip to its closing quote, over escapes.
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_NESTING) return i;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return undefined;
 }
 
 /** A value seen inside an object or array, added to the table when its container closes. */

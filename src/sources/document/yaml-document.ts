@@ -2,6 +2,7 @@ import {
   LineCounter,
   isAlias,
   isMap,
+  isPair,
   isScalar,
   isSeq,
   parseDocument,
@@ -38,20 +39,33 @@ export interface YamlProblem {
  */
 export function parseYamlDocument(text: string): { ok: true; document: YamlDocument } | { ok: false; problems: YamlProblem[] } {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter,
-    version: '1.1',
-    customTags: pyyamlTags,
-    uniqueKeys: false,
-    prettyErrors: false,
-    logLevel: 'error', // 'silent' would also drop the multiple-documents error
-  });
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, {
+      lineCounter,
+      version: '1.1',
+      customTags: pyyamlTags,
+      uniqueKeys: false,
+      prettyErrors: false,
+      logLevel: 'error', // 'silent' would also drop the multiple-documents error
+    });
+  } catch (e) {
+    // The parser recurses per level of nesting, and most (not all) of its overflows become errors.
+    if (!(e instanceof RangeError)) throw e;
+    return { ok: false, problems: [{ message: tooDeepMessage(), line: 0, column: 0 }] };
+  }
   // PyYAML's safe_load rejects tags it cannot construct; `yaml` only warns.
   const problems = [...doc.errors, ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED')].map((e) => {
     const { line, col } = lineCounter.linePos(e.pos[0]);
     return { message: e.message, line, column: col };
   });
+  // The parser's own stack overflow, caught and located: say why, once (the rest follows from it).
+  const overflow = problems.find((p) => /maximum call stack/i.test(p.message));
+  if (overflow !== undefined) return { ok: false, problems: [{ ...overflow, message: tooDeepMessage() }] };
   if (problems.length > 0) return { ok: false, problems };
+  // Before anything that recurses per level (toJS, and the data's structured clone to the main thread).
+  const deep = nodeTooDeep(doc);
+  if (deep !== undefined) return { ok: false, problems: [{ message: tooDeepMessage(), ...positionOf(deep, lineCounter) }] };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
@@ -59,7 +73,64 @@ export function parseYamlDocument(text: string): { ok: true; document: YamlDocum
     return { ok: false, problems: [{ message: e instanceof Error ? e.message : String(e), line: 0, column: 0 }] };
   }
   const table = tableOf(doc, lineCounter);
-  return { ok: true, document: { data, table, ...createSourceLookup(table) } };
+  const lookup = createSourceLookup(table);
+  // Aliases can nest the data deeper than the document's own nodes.
+  const deepPath = pathTooDeep(data);
+  if (deepPath !== undefined) return { ok: false, problems: [{ message: tooDeepMessage(), ...lookup.locate(deepPath) }] };
+  return { ok: true, document: { data, table, ...lookup } };
+}
+
+/**
+ * How deep mappings and lists may nest (the top level is 1). Bundles need fewer than ten levels;
+ * PyYAML gives up at a few hundred (Python's recursion limit), and the parser, the data's copy to
+ * the main thread and compile recurse once per level, so a deeper document is refused up front.
+ */
+export const MAX_NESTING = 100;
+
+/** The problem's message for a document nested deeper than MAX_NESTING. */
+export function tooDeepMessage(): string {
+  return `the document nests mappings and lists more than ${MAX_NESTING} levels deep; a bundle needs only a few`;
+}
+
+/** The first mapping or list (depth first) nested deeper than MAX_NESTING, walking without recursion. */
+function nodeTooDeep(doc: Document.Parsed): Node | undefined {
+  const stack: [Node, number][] = isNodeLike(doc.contents) ? [[doc.contents, 1]] : [];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [node, depth] = top;
+    if (!isMap(node) && !isSeq(node)) continue;
+    if (depth > MAX_NESTING) return node;
+    for (const item of node.items) {
+      const children = isPair(item) ? [item.key, item.value] : [item];
+      for (const child of children) if (isNodeLike(child)) stack.push([child, depth + 1]);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The path of a value nested deeper than MAX_NESTING in plain data (aliases share subtrees, so a
+ * subtree is walked again only when reached deeper than before), without recursion.
+ */
+function pathTooDeep(data: unknown): DocPath | undefined {
+  const deepestAt = new Map<object, number>();
+  const stack: { value: unknown; path: readonly (string | number)[] }[] = [{ value: data, path: [] }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const { value, path } = top;
+    if (typeof value !== 'object' || value === null) continue;
+    if (path.length >= MAX_NESTING) return path;
+    if ((deepestAt.get(value) ?? -1) >= path.length) continue;
+    deepestAt.set(value, path.length);
+    if (Array.isArray(value)) value.forEach((v: unknown, i) => stack.push({ value: v, path: [...path, i] }));
+    else for (const [k, v] of Object.entries(value)) stack.push({ value: v, path: [...path, k] });
+  }
+  return undefined;
+}
+
+function positionOf(node: Node, lines: LineCounter): SourcePosition {
+  const offset = node.range?.[0];
+  if (offset === undefined) return { line: 0, column: 0 };
+  const { line, col } = lines.linePos(offset);
+  return { line, column: col };
 }
 
 // PyYAML's YAML 1.1 booleans: unlike the `yaml` package's 1.1 schema, `y` and `n` stay strings.

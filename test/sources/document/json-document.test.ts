@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../../src/compile/compile.js';
 import { parseJsonDocument } from '../../../src/sources/document/json-document.js';
+import { MAX_NESTING, tooDeepMessage } from '../../../src/sources/document/yaml-document.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
 import { finish } from '../../../src/compile/steps.js';
 
@@ -12,30 +13,36 @@ const JSON_BUNDLE = `{
   "policy_attachments": [{"policy": "b", "teams": ["t"]}]
 }`;
 
+/** The document parseJsonDocument reads from `text`, or undefined when it reads none. */
+function jsonDoc(text: string) {
+  const result = parseJsonDocument(text);
+  return result?.ok ? result.document : undefined;
+}
+
 describe('parseJsonDocument', () => {
   it('reads strict JSON to the same data as JSON.parse', () => {
-    expect(parseJsonDocument(JSON_BUNDLE)?.data).toEqual(JSON.parse(JSON_BUNDLE));
+    expect(jsonDoc(JSON_BUNDLE)?.data).toEqual(JSON.parse(JSON_BUNDLE));
   });
 
   it('locates values by line and column, and missing paths at their nearest ancestor', () => {
-    const doc = parseJsonDocument(JSON_BUNDLE);
+    const doc = jsonDoc(JSON_BUNDLE);
     expect(doc?.locate(['policies', '10', 'inherit'])).toEqual({ line: 4, column: 23 });
     expect(doc?.locate(['policy_attachments', 0, 'teams', 0])).toEqual({ line: 6, column: 52 });
     expect(doc?.locate(['policies', 'b', 'nope'])).toEqual({ line: 3, column: 10 });
   });
 
   it('keeps keys in document order, where JS objects put integer-like keys first', () => {
-    expect(parseJsonDocument(JSON_BUNDLE)?.keysAt(['policies'])?.map((k) => k.name)).toEqual(['b', '10']);
+    expect(jsonDoc(JSON_BUNDLE)?.keysAt(['policies'])?.map((k) => k.name)).toEqual(['b', '10']);
   });
 
   it('reports duplicate keys, keeping the last value as JSON.parse and PyYAML do', () => {
-    const doc = parseJsonDocument('{"policies": {"a": {"guardrails": ["x"]},\n "a": {"guardrails": ["y"]}}}');
+    const doc = jsonDoc('{"policies": {"a": {"guardrails": ["x"]},\n "a": {"guardrails": ["y"]}}}');
     expect(doc?.duplicateKeys).toEqual([{ path: ['policies', 'a'], positions: [{ line: 1, column: 15 }, { line: 2, column: 2 }] }]);
     expect(doc?.data).toEqual({ policies: { a: { guardrails: ['y'] } } });
   });
 
   it('reports duplicate keys nested in lists with their full path, and counts lines at \\n only', () => {
-    const doc = parseJsonDocument('{"a": [{"x": 1},\r\n {"y": {"k": 1, "k": 2, "k": 3}}]}');
+    const doc = jsonDoc('{"a": [{"x": 1},\r\n {"y": {"k": 1, "k": 2, "k": 3}}]}');
     expect(doc?.duplicateKeys).toEqual([
       { path: ['a', 1, 'y', 'k'], positions: [{ line: 2, column: 9 }, { line: 2, column: 17 }, { line: 2, column: 25 }] },
     ]);
@@ -54,5 +61,16 @@ describe('parseJsonDocument', () => {
     expect(result.issues).toContainEqual(
       expect.objectContaining({ rule: 'invalid_inheritance', file: 'bundle.json', line: 4, column: 23, path: 'policies["10"].inherit' }),
     );
+  });
+
+  it('refuses JSON nested deeper than MAX_NESTING with the position of the first level too many', () => {
+    const deep = (n: number) => `{"policies": {"a": {"description": ${'['.repeat(n - 3)}${']'.repeat(n - 3)}}}}`;
+    expect(parseJsonDocument(deep(MAX_NESTING))?.ok).toBe(true);
+    // Brackets inside strings do not count.
+    expect(parseJsonDocument(`{"policies": {"a": {"description": "${'[{'.repeat(200)}"}}}`)?.ok).toBe(true);
+    expect(parseJsonDocument(deep(MAX_NESTING + 1))).toEqual({
+      ok: false,
+      problems: [{ message: tooDeepMessage(), line: 1, column: 36 + MAX_NESTING - 3 }],
+    });
   });
 });

@@ -1,5 +1,6 @@
 // Issue 11, defect 11 (documents): a JSON bundle nested 10,000 deep was reported as "internal
-// error" with no location; it must be a located BUNDLE_INVALID issue, as YAML's must.
+// error" with no location; it must be a located BUNDLE_INVALID issue, as YAML's must. And the YAML
+// key `? [a, b]` became a policy named "[ a, b ]", where PyYAML (LiteLLM) fails: "found unhashable key".
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PdpError } from '../../src/errors.js';
@@ -83,5 +84,28 @@ describe('deeply nested documents (issue 11, defect 11)', () => {
     expect(event.error.code).toBe('BUNDLE_INVALID');
     expect(event.issues[0]).toMatchObject({ rule: 'unparseable', line: 1 });
     expect(holder.current()?.policies.has('a')).toBe(true);
+  });
+});
+
+describe('collection keys (issue 11, defect 11)', () => {
+  it.each([
+    ['a list key', 'policies:\n  ? [a, b]\n  : {guardrails: [x]}\n', 2, 5, 'not a list'],
+    ['a mapping key', 'policies:\n  ? {a: 1}\n  : {guardrails: [x]}\n', 2, 5, 'not a mapping'],
+    ['a flow list key', 'policies: {[a, b]: {guardrails: [x]}}\n', 1, 12, 'not a list'],
+    ['an alias to a list as key', 'x: &k [a, b]\npolicies:\n  *k : {guardrails: [x]}\n', 3, 3, 'not a list'],
+    ['a list key deep in a guardrail', 'guardrails:\n  - guardrail_name: g\n    litellm_params: {guardrail: presidio, ? [x] : 1}\npolicies: {}\n', 3, 45, 'not a list'],
+    ['a list key outside the policy sections', 'policies: {}\nmodel_list:\n  ? [gpt-4]\n  : 1\n', 3, 5, 'not a list'],
+  ])('refuses %s, located, as PyYAML does', async (_, text, line, column, kind) => {
+    for (const error of await loadErrors(text)) {
+      expect(error.code).toBe('BUNDLE_INVALID');
+      expect(error.issues).toEqual([expect.objectContaining({ severity: 'error', rule: 'unparseable', line, column })]);
+      expect(error.issues[0]?.message).toContain(kind);
+      expect(error.issues[0]?.message).toContain('found unhashable key');
+    }
+  });
+
+  it('still reads scalar keys of every kind and merge keys', () => {
+    const bundle = parseBundleText('base: &b {guardrails: [x]}\npolicies:\n  "quoted": {<<: *b}\n  plain: {guardrails: [y]}\n', 'ok.yaml');
+    expect(Object.keys((bundle.data as { policies: object }).policies)).toEqual(['quoted', 'plain']);
   });
 });

@@ -64,8 +64,8 @@ export function parseYamlDocument(text: string): { ok: true; document: YamlDocum
   if (overflow !== undefined) return { ok: false, problems: [{ ...overflow, message: tooDeepMessage() }] };
   if (problems.length > 0) return { ok: false, problems };
   // Before anything that recurses per level (toJS, and the data's structured clone to the main thread).
-  const deep = nodeTooDeep(doc);
-  if (deep !== undefined) return { ok: false, problems: [{ message: tooDeepMessage(), ...positionOf(deep, lineCounter) }] };
+  const structural = nodeProblems(doc, lineCounter);
+  if (structural.length > 0) return { ok: false, problems: structural };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
@@ -92,19 +92,44 @@ export function tooDeepMessage(): string {
   return `the document nests mappings and lists more than ${MAX_NESTING} levels deep; a bundle needs only a few`;
 }
 
-/** The first mapping or list (depth first) nested deeper than MAX_NESTING, walking without recursion. */
-function nodeTooDeep(doc: Document.Parsed): Node | undefined {
+/**
+ * What PyYAML would refuse in the document's nodes, found walking without recursion: a mapping or
+ * list nested deeper than MAX_NESTING (the first one found), and every mapping key that is a list
+ * or a mapping (PyYAML: "found unhashable key"; `yaml` would stringify `? [a, b]` into a policy
+ * named "[ a, b ]"). Sorted by position.
+ */
+function nodeProblems(doc: Document.Parsed, lines: LineCounter): YamlProblem[] {
+  const problems: YamlProblem[] = [];
   const stack: [Node, number][] = isNodeLike(doc.contents) ? [[doc.contents, 1]] : [];
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
     const [node, depth] = top;
     if (!isMap(node) && !isSeq(node)) continue;
-    if (depth > MAX_NESTING) return node;
+    if (depth > MAX_NESTING) {
+      problems.push({ message: tooDeepMessage(), ...positionOf(node, lines) });
+      break;
+    }
     for (const item of node.items) {
-      const children = isPair(item) ? [item.key, item.value] : [item];
-      for (const child of children) if (isNodeLike(child)) stack.push([child, depth + 1]);
+      if (!isPair(item)) {
+        if (isNodeLike(item)) stack.push([item, depth + 1]);
+        continue;
+      }
+      const key = item.key;
+      const kind = collectionKind(key, doc);
+      if (kind !== undefined && isNodeLike(key)) {
+        const message = `a mapping key must be a string (or another scalar), not a ${kind}: PyYAML, which LiteLLM uses, fails on it ("found unhashable key")`;
+        problems.push({ message, ...positionOf(key, lines) });
+      }
+      if (isNodeLike(key)) stack.push([key, depth + 1]);
+      if (isNodeLike(item.value)) stack.push([item.value, depth + 1]);
     }
   }
-  return undefined;
+  return problems.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** 'list' or 'mapping' when `key` is one (directly or through an alias), else undefined. */
+function collectionKind(key: unknown, doc: Document.Parsed): 'list' | 'mapping' | undefined {
+  const node = isAlias(key) ? key.resolve(doc) : key;
+  return isSeq(node) ? 'list' : isMap(node) ? 'mapping' : undefined;
 }
 
 /**

@@ -34,6 +34,8 @@ export interface AppConfig {
   readonly isInsecureListenAllowed?: boolean;
   /** Activates reloads that drop more than half of what is served (refused otherwise; see the Activator). */
   readonly allowShrink?: boolean;
+  /** The loader thread's heap in MB: a bundle or db that needs more to load fails to load (unset: Node's default). */
+  readonly loaderHeapMb?: number;
 }
 
 /** Replaceable parts, for tests. */
@@ -62,6 +64,7 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
     overrides.source ??
     createSource(config.source, {
       debounceMs: config.debounceMs,
+      loaderHeapMb: config.loaderHeapMb,
       onWatchError: (err) =>
         log.child({ component: 'source' }).error({ err, origin: config.source.path }, `watching ${config.source.path} failed; changes may go unnoticed until restart`),
     });

@@ -16,6 +16,7 @@ export const DEFAULTS = Object.freeze({
   debounceMs: 250,
   decisionLogSampleRate: 0,
   maxInFlight: DEFAULT_MAX_IN_FLIGHT,
+  loaderHeapMb: 96,
 });
 
 /** One `serve` option: a flag and a PDP_* variable (flags win), its meaning and default for --help. */
@@ -47,6 +48,7 @@ export const SERVE_OPTIONS = Object.freeze([
   { flag: 'tls-key', value: 'FILE', env: 'PDP_TLS_KEY', help: 'PEM private key of --tls-cert.' },
   { flag: 'tls-client-ca', value: 'FILE', env: 'PDP_TLS_CLIENT_CA', help: 'PEM CA bundle: clients must present a certificate it signed (mTLS). Needs --tls-cert.' },
   { flag: 'insecure-listen', env: 'PDP_INSECURE_LISTEN', help: 'Allow a plaintext decision API on a non-loopback --listen address.', default: 'false', isBoolean: true },
+  { flag: 'loader-heap-mb', value: 'MB', env: 'PDP_LOADER_HEAP_MB', help: 'Heap a loader thread may use to read and parse the bundle or db (16..65536); a larger load fails and the last good snapshot keeps serving. Raise it with the memory limit.', default: String(DEFAULTS.loaderHeapMb) },
   { flag: 'allow-shrink', env: 'PDP_ALLOW_SHRINK', help: 'Activate reloads that drop more than half of the served policies and attachments (refused by default once 10 are served).', default: 'false', isBoolean: true },
 ] as const satisfies readonly ServeOption[]);
 
@@ -95,6 +97,7 @@ export function loadServeConfig(flags: ServeFlags, env: Readonly<Record<string, 
   const debounceMs = parseNumber(raw['debounce-ms'], 'debounce-ms', DEFAULTS.debounceMs, 0, 60_000, true, problems);
   const decisionLogSampleRate = parseNumber(raw['decision-log-sample-rate'], 'decision-log-sample-rate', 0, 0, 1, false, problems);
   const maxInFlight = parseNumber(raw['max-in-flight'], 'max-in-flight', DEFAULTS.maxInFlight, 1, 1_000_000, true, problems);
+  const loaderHeapMb = parseNumber(raw['loader-heap-mb'], 'loader-heap-mb', DEFAULTS.loaderHeapMb, 16, 65_536, true, problems);
   const isInsecureListenAllowed = parseBoolean(raw['insecure-listen'], 'insecure-listen', problems);
   const allowShrink = parseBoolean(raw['allow-shrink'], 'allow-shrink', problems);
   const tls = loadTls(raw, problems);
@@ -114,6 +117,7 @@ export function loadServeConfig(flags: ServeFlags, env: Readonly<Record<string, 
     debounceMs,
     decisionLogSampleRate,
     maxInFlight,
+    loaderHeapMb,
     isInsecureListenAllowed,
     allowShrink,
     ...(tls === undefined ? {} : { tls }),

@@ -20,6 +20,8 @@ export interface BundleFileSourceOptions {
   readonly debounceMs?: number;
   /** Called when watching the directory fails (the source then may not see changes). */
   readonly onWatchError?: (err: Error) => void;
+  /** The loader thread's heap in MB (see `loaderLimits`); unset, Node's default. */
+  readonly loaderHeapMb?: number;
 }
 
 /**
@@ -49,7 +51,7 @@ export function createBundleFileSource(options: BundleFileSourceOptions): Policy
     if (!read.ok) throw read.error;
     const kept = last?.hash === read.hash ? last.bundle.deref() : undefined;
     if (kept !== undefined) return kept;
-    const bundle = await loadInWorker({ kind: 'file', origin: path, bytes: read.bytes, hash: read.hash });
+    const bundle = await loadInWorker({ kind: 'file', origin: path, bytes: read.bytes, hash: read.hash }, { heapMb: options.loaderHeapMb });
     last = { hash: read.hash, bundle: new WeakRef(bundle) };
     return bundle;
   };

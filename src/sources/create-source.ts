@@ -8,17 +8,19 @@ export interface SourceConfig {
   readonly path: string;
 }
 
-/** How a source watches for changes (serve only; the one-shot CLI commands never watch). */
-export interface SourceWatchOptions {
+/** How `serve` runs a source: watching it, and loading it within a memory limit (the one-shot CLI commands do neither). */
+export interface SourceOptions {
   /** Quiet period after a change before it is reported (coalesces bursts of writes). */
   readonly debounceMs?: number;
   /** Called when watching fails (the source then may not see changes). */
   readonly onWatchError?: (err: Error) => void;
+  /** The loader thread's heap in MB (see `loaderLimits`); unset, Node's default. */
+  readonly loaderHeapMb?: number;
 }
 
 /** The one place that turns "bundle file or db" into a PolicySource, for `serve` and every CLI command. */
-export function createSource(config: SourceConfig, watch: SourceWatchOptions = {}): PolicySource {
-  const options = { path: config.path, ...watch };
+export function createSource(config: SourceConfig, serving: SourceOptions = {}): PolicySource {
+  const options = { path: config.path, ...serving };
   switch (config.kind) {
     case 'bundle':
       return createBundleFileSource(options);

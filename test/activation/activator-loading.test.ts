@@ -36,14 +36,14 @@ describe('Activator with sources that load on a loader thread', () => {
     expect(events.map((e) => e.kind)).toEqual(['activated', 'failed']);
   });
 
-  it('keeps the last good snapshot when the loader thread crashes, and names the thread in the failure', async () => {
+  it('keeps the last good snapshot when the loader thread runs out of its heap, and says why', async () => {
     const bytes = Buffer.from(GOOD);
     const request = { kind: 'file' as const, origin: 'crashy.yaml', bytes, hash: createHash('sha256').update(bytes).digest('hex') };
     let loads = 0;
     const source: PolicySource = {
       origin: 'crashy.yaml',
       // The second load gets a heap too small to start the loader: the thread dies.
-      load: () => loadInWorker(request, loads++ === 0 ? {} : { resourceLimits: { maxOldGenerationSizeMb: 2, maxYoungGenerationSizeMb: 1 } }),
+      load: () => loadInWorker(request, loads++ === 0 ? {} : { heapMb: 2 }),
     };
     const { holder, activator, events } = activatorFor(source);
     expect((await activator.activate()).kind).toBe('activated');
@@ -52,10 +52,10 @@ describe('Activator with sources that load on a loader thread', () => {
     const result = await activator.activate();
     expect(result.kind).toBe('failed');
     if (result.kind !== 'failed') return;
-    expect(result.error.code).toBe('INTERNAL');
-    expect(result.error.message).toContain('the loader thread for crashy.yaml failed');
+    expect(result.error.code).toBe('BUNDLE_INVALID');
+    expect(result.error.message).toContain('loading crashy.yaml');
     expect(holder.current()).toBe(good);
-    expect(activator.lastFailure?.message).toContain('loader thread');
+    expect(activator.lastFailure?.message).toContain('MB of heap a loader thread may use');
     expect(events.map((e) => e.kind)).toEqual(['activated', 'failed']);
   });
 });

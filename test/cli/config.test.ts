@@ -31,6 +31,7 @@ describe('loadServeConfig', () => {
       debounceMs: 250,
       decisionLogSampleRate: 0,
       maxInFlight: 2048,
+      loaderHeapMb: 96,
       isInsecureListenAllowed: false,
       allowShrink: false,
     });

@@ -21,9 +21,28 @@ export type LoadReply =
       readonly cause: { name: string; message: string; stack?: string; code?: unknown } | undefined;
     };
 
-/** Options of `loadInWorker`; tests use them to make a loader thread fail. */
+/** Options of `loadInWorker`. */
 export interface LoadInWorkerOptions {
+  /**
+   * The loader thread's heap (old generation) in MB; unset, Node's default (the CLI's one-shot
+   * commands). A load that needs more fails with BUNDLE_INVALID. See `loaderLimits`.
+   */
+  readonly heapMb?: number;
+  /** Raw limits, for tests that make a loader thread fail; `heapMb` wins. */
   readonly resourceLimits?: ResourceLimits;
+}
+
+/**
+ * The loader thread's limits for a heap of `heapMb`: that much old generation and a small young
+ * generation. Parsing YAML with the `yaml` package takes about 100 MB of heap per MB of YAML (a
+ * 1.9 MB bundle of 10,000 policies needs 128-256 MB), JSON about a fifth of that, a db less still
+ * (10,000 policies in 24-32 MB, 50,000 in 96-128 MB). With serve's default of 96 MB a loader reads
+ * YAML up to about 1 MB (5,000 policies) and JSON up to about 4.8 MB (30,000 policies), and a
+ * sidecar serving a small bundle stays within the shipped 256 Mi container limit while a larger
+ * load fails cleanly (docs/configuration.md, deploy/README.md).
+ */
+export function loaderLimits(heapMb: number): ResourceLimits {
+  return { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: Math.min(16, Math.max(1, Math.floor(heapMb / 4))) };
 }
 
 // Under vitest the sources run as TypeScript, which a worker thread cannot load, so it runs the
@@ -37,13 +56,15 @@ const WORKER_URL = import.meta.url.endsWith('.ts')
  * db never blocks the event loop, then rebuilds the Bundle here in slices of a few milliseconds
  * (see `bundleFromParts`). The result equals what the same code returns in-thread. The thread ends
  * with the load (it is terminated once it answered); while it runs it keeps the process alive, as
- * any pending read does. The loader's own errors come back as the same PdpError; a thread that
- * crashes (e.g. out of memory) or exits without answering rejects with PdpError INTERNAL.
+ * any pending read does, within the given heap. The loader's own errors come back as the same
+ * PdpError; a load that runs out of that heap rejects with BUNDLE_INVALID (too large to load), and
+ * a thread that crashes otherwise or exits without answering with PdpError INTERNAL.
  */
 export async function loadInWorker(request: LoadRequest, options: LoadInWorkerOptions = {}): Promise<Bundle> {
   const origin = request.kind === 'db' ? request.path : request.origin;
+  const limits = options.heapMb !== undefined ? loaderLimits(options.heapMb) : options.resourceLimits;
   const reply = await new Promise<LoadReply>((resolve, reject) => {
-    const worker = new Worker(WORKER_URL, { workerData: request, resourceLimits: options.resourceLimits });
+    const worker = new Worker(WORKER_URL, { workerData: request, resourceLimits: limits });
     let isSettled = false;
     const settle = (fn: () => void): void => {
       if (isSettled) return;
@@ -52,12 +73,28 @@ export async function loadInWorker(request: LoadRequest, options: LoadInWorkerOp
       void worker.terminate();
     };
     worker.once('message', (reply: LoadReply) => settle(() => resolve(reply)));
-    worker.once('error', (err) => settle(() => reject(crashed(origin, err.message, err))));
+    worker.once('error', (err) =>
+      settle(() =>
+        reject((err as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY' ? outOfMemory(request, limits ?? {}, err) : crashed(origin, err.message, err)),
+      ),
+    );
     worker.once('exit', (code) => settle(() => reject(crashed(origin, `it exited with code ${code} before answering`))));
   });
   if (reply.ok) return runSliced(bundleFromParts(reply.parts));
   const cause = reply.cause && Object.assign(new Error(reply.cause.message), reply.cause);
   throw new PdpError(reply.code, reply.message, { issues: reply.issues, cause });
+}
+
+/** A load that needed more memory than the loader thread may use: the bundle is too large to load, like one over the size cap. */
+function outOfMemory(request: LoadRequest, limits: ResourceLimits, cause: unknown): PdpError {
+  const origin = request.kind === 'db' ? request.path : request.origin;
+  const size = request.kind === 'file' ? ` (${(request.bytes.length / 1024 / 1024).toFixed(1)} MiB)` : '';
+  const convert = request.kind === 'file' ? ', or convert it: JSON needs about a fifth of the memory of YAML, and a db (guardrail-pdp compile) less still' : '';
+  const message =
+    `loading ${origin}${size} needs more than the ${limits.maxOldGenerationSizeMb ?? '?'} MB of heap a loader thread may use ` +
+    `(--loader-heap-mb); not loaded: make it smaller, raise the limit with the pod's memory${convert}`;
+  const issue = Object.freeze({ severity: 'error' as const, rule: 'invalid_bundle' as const, message, file: origin, line: 0, column: 0, path: '' });
+  return new PdpError('BUNDLE_INVALID', message, { issues: [issue], cause });
 }
 
 function crashed(origin: string, reason: string, cause?: unknown): PdpError {

@@ -14,6 +14,8 @@ export interface SqliteDbSourceOptions {
   readonly debounceMs?: number;
   /** Called when watching the directory fails (the source then may not see changes). */
   readonly onWatchError?: (err: Error) => void;
+  /** The loader thread's heap in MB (see `loaderLimits`); unset, Node's default. */
+  readonly loaderHeapMb?: number;
 }
 
 /**
@@ -40,7 +42,7 @@ export function createSqliteDbSource(options: SqliteDbSourceOptions): PolicySour
     loaded = undefined;
     // Stat first: a change after this point differs from `signature` and is reported again.
     const signature = signatureOf(await statFile(path));
-    const bundle = await loadInWorker({ kind: 'db', path });
+    const bundle = await loadInWorker({ kind: 'db', path }, { heapMb: options.loaderHeapMb });
     loaded = signature;
     return bundle;
   };

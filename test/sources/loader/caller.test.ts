@@ -130,12 +130,11 @@ describe('loadInWorker', () => {
     expect((err as PdpError).message).toContain(file);
   });
 
-  it('turns a crashed loader thread (out of memory) into an INTERNAL error naming the origin', async () => {
-    const err: unknown = await loadInWorker(fileRequest(bigJson(3000), 'huge.json'), {
-      resourceLimits: { maxOldGenerationSizeMb: 4, maxYoungGenerationSizeMb: 1 },
-    }).catch((e: unknown) => e);
+  it('turns a loader thread out of its heap into BUNDLE_INVALID naming the origin, its size and the limit', async () => {
+    const err: unknown = await loadInWorker(fileRequest(bigJson(3000), 'huge.json'), { heapMb: 4 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PdpError);
-    expect((err as PdpError).code).toBe('INTERNAL');
-    expect((err as PdpError).message).toMatch(/^the loader thread for huge\.json failed: .+; the bundle was not loaded$/);
+    expect((err as PdpError).code).toBe('BUNDLE_INVALID');
+    expect((err as PdpError).message).toMatch(/^loading huge\.json \(\d+\.\d MiB\) needs more than the 4 MB of heap a loader thread may use \(--loader-heap-mb\); not loaded: /);
+    expect((err as PdpError).issues).toEqual([expect.objectContaining({ severity: 'error', rule: 'invalid_bundle', file: 'huge.json' })]);
   });
 });

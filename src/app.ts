@@ -2,6 +2,7 @@ import type { Logger, LevelWithSilent } from 'pino';
 import { Activator } from './activation/activator.js';
 import { SnapshotHolder } from './activation/holder.js';
 import { HttpPool } from './guardrails/generic-api/http-pool.js';
+import { PdpError } from './errors.js';
 import { createLogger } from './logger.js';
 import { AdminServer } from './metrics/http.js';
 import { createMetrics } from './metrics/registry.js';
@@ -51,9 +52,12 @@ export interface App {
   readonly activator: Activator;
   /** The gRPC decision API server. */
   readonly server: PdpServer;
-  /** Activates the bundle (throws its PdpError if it cannot), then serves. Returns the bound addresses. */
+  /**
+   * Activates the bundle (throws its PdpError if it cannot), then serves. Returns the bound
+   * addresses. If stop() is called meanwhile, nothing starts listening and this rejects with NOT_READY.
+   */
   start(): Promise<{ readonly grpcAddress: string; readonly adminAddress: string }>;
-  /** Health NOT_SERVING, drains calls for the grace period, closes listeners. */
+  /** Health NOT_SERVING, drains calls for the grace period, closes listeners. Also during start(): it waits for the first activation. */
   stop(): Promise<void>;
 }
 
@@ -112,6 +116,7 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
   });
   let started = false;
   let isStopping = false;
+  let startup: Promise<void> = Promise.resolve();
   const admin = new AdminServer({
     ...config.adminListen,
     registry: metrics.registry,
@@ -126,17 +131,27 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
     activator,
     server: grpc,
     async start() {
-      const first = await activator.start();
-      if (first.kind === 'failed') throw first.error;
-      const grpcAddress = await grpc.start();
-      started = true;
-      const adminAddress = await admin.start();
-      return { grpcAddress, adminAddress };
+      const starting = (async () => {
+        const first = await activator.start();
+        if (first.kind === 'failed') throw first.error;
+        if (isStopping) throw new PdpError('NOT_READY', 'shutting down: stopped during the first activation, so nothing was served');
+        const grpcAddress = await grpc.start();
+        started = true;
+        const adminAddress = await admin.start();
+        return { grpcAddress, adminAddress };
+      })();
+      startup = starting.then(
+        () => undefined,
+        () => undefined,
+      );
+      return starting;
     },
     async stop() {
       const appLog = log.child({ component: 'app' });
       isStopping = true;
       appLog.info({ graceMs: config.shutdownGraceMs }, 'shutting down');
+      // A start in progress (a signal during the first activation) first finishes or gives up.
+      await startup;
       if (started) await grpc.stop(config.shutdownGraceMs);
       await activator.stop();
       // Every call has ended, so no guardrail request should be pending; destroy whatever is.

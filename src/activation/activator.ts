@@ -80,6 +80,7 @@ export class Activator implements ActivationEvents {
   #lastFailure: ActivationFailure | undefined;
   readonly #listeners = new Set<(event: ActivationEvent) => void>();
   #stopWatching: (() => Promise<void>) | undefined;
+  #isStopped = false;
 
   constructor(opts: ActivatorOptions) {
     this.#opts = opts;
@@ -104,13 +105,15 @@ export class Activator implements ActivationEvents {
   async start(): Promise<ActivationEvent> {
     const first = await this.activate();
     const { source } = this.#opts;
-    if (first.kind !== 'failed' && source.watch !== undefined && this.#stopWatching === undefined)
+    // Not after stop(), which may have come during this first activation.
+    if (first.kind !== 'failed' && source.watch !== undefined && this.#stopWatching === undefined && !this.#isStopped)
       this.#stopWatching = source.watch(() => void this.activate());
     return first;
   }
 
-  /** Stops watching the source and waits for a running activation to finish. */
+  /** Stops watching the source (or never starts, if the first activation is still running) and waits for a running activation to finish. */
   async stop(): Promise<void> {
+    this.#isStopped = true;
     const stop = this.#stopWatching;
     this.#stopWatching = undefined;
     await stop?.();

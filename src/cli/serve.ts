@@ -44,55 +44,83 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     io.stderr.write(`unexpected argument '${positionals[0]}'\n${serveHelp()}`);
     return EXIT.USAGE;
   }
-  let app: App | undefined;
-  let graceMs: number = DEFAULTS.shutdownGraceMs;
+  let app: App;
+  let graceMs: number;
   try {
     const config = loadServeConfig(values as ServeFlags, io.env);
     graceMs = config.shutdownGraceMs;
     app = createApp(config);
+  } catch (e) {
+    return reportFailure(PdpError.from(e), io);
+  }
+  // From the start: a SIGTERM during the first activation (seconds, for a large bundle) must get
+  // the ordered shutdown too, not Node's default of dying at once.
+  const signals = handleSignals(app, graceMs);
+  try {
     await app.start();
   } catch (e) {
-    const err = PdpError.from(e);
-    for (const issue of err.issues) io.stderr.write(`${formatIssue(issue)}\n`);
-    if (err.issues.length > 0) io.stderr.write(`${countIssues(err.issues)}\n`);
-    io.stderr.write(`guardrail-pdp: ${err.message}\n`);
-    await app?.stop();
-    return err.code === 'BUNDLE_INVALID' && err.issues.some((i) => i.rule !== 'unparseable') ? EXIT.INVALID : EXIT.UNREADABLE;
+    if (signals.isStopping()) return signals.stopped;
+    signals.dispose();
+    const code = reportFailure(PdpError.from(e), io);
+    await app.stop();
+    return code;
   }
-  return untilSignal(app, graceMs);
+  return signals.stopped;
 }
 
-/** Serves until SIGTERM or SIGINT, then stops gracefully; a second signal exits at once. */
-function untilSignal(app: App, graceMs: number): Promise<number> {
+/** Prints an error that stops serve (every issue of a bad bundle first) and returns its exit code. */
+function reportFailure(err: PdpError, io: CliIo): number {
+  for (const issue of err.issues) io.stderr.write(`${formatIssue(issue)}\n`);
+  if (err.issues.length > 0) io.stderr.write(`${countIssues(err.issues)}\n`);
+  io.stderr.write(`guardrail-pdp: ${err.message}\n`);
+  return err.code === 'BUNDLE_INVALID' && err.issues.some((i) => i.rule !== 'unparseable') ? EXIT.INVALID : EXIT.UNREADABLE;
+}
+
+/** What `handleSignals` gives serve: whether a signal began the shutdown, and the exit code once it is done. */
+interface Signals {
+  isStopping(): boolean;
+  /** Resolves with the exit code once a signal's shutdown has finished. */
+  readonly stopped: Promise<number>;
+  /** Removes the handlers (serve is exiting for another reason). */
+  dispose(): void;
+}
+
+/** On SIGTERM or SIGINT, stops gracefully; a second signal exits at once. */
+function handleSignals(app: App, graceMs: number): Signals {
   const log = app.log.child({ component: 'cli' });
-  return new Promise<number>((resolve) => {
-    let isStopping = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (isStopping) {
-        log.warn({ signal }, 'second signal: exiting now');
-        process.exit(EXIT_FORCED);
-      }
-      isStopping = true;
-      log.info({ signal, graceMs }, 'signal received: shutting down gracefully');
-      // A shutdown that outlives the grace period (a stuck close) must not keep the pod alive.
-      setTimeout(() => {
-        log.error({ graceMs }, 'shutdown did not finish in time: exiting now');
-        process.exit(EXIT_FORCED);
-      }, graceMs + WATCHDOG_MARGIN_MS).unref();
-      app.stop().then(
-        () => finish(EXIT.OK),
-        (e: unknown) => {
-          log.error({ err: e }, 'shutdown failed');
-          finish(EXIT_FORCED);
-        },
-      );
-    };
-    const finish = (code: number): void => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
+  let isStopping = false;
+  let finish: (code: number) => void = () => undefined;
+  const stopped = new Promise<number>((resolve) => {
+    finish = (code) => {
+      dispose();
       resolve(code);
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
   });
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (isStopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(EXIT_FORCED);
+    }
+    isStopping = true;
+    log.info({ signal, graceMs }, 'signal received: shutting down gracefully');
+    // A shutdown that outlives the grace period (a stuck close) must not keep the pod alive.
+    setTimeout(() => {
+      log.error({ graceMs }, 'shutdown did not finish in time: exiting now');
+      process.exit(EXIT_FORCED);
+    }, graceMs + WATCHDOG_MARGIN_MS).unref();
+    app.stop().then(
+      () => finish(EXIT.OK),
+      (e: unknown) => {
+        log.error({ err: e }, 'shutdown failed');
+        finish(EXIT_FORCED);
+      },
+    );
+  };
+  const dispose = (): void => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return { isStopping: () => isStopping, stopped, dispose };
 }

@@ -62,6 +62,13 @@ export interface ActivatorOptions {
   readonly log: Logger;
 }
 
+/**
+ * Issues logged per activation: the first ones in full, then how many more. A bundle can carry
+ * 100,000 issues, which in one line made a 28 MB log line; `guardrail-pdp validate` lists them all,
+ * and the event itself still carries every one (Watch, lastFailure).
+ */
+const LOGGED_ISSUES = 20;
+
 /** The shrink guard applies once the serving snapshot has at least this many policies and attachments together. */
 export const SHRINK_GUARD_MIN = 10;
 
@@ -195,10 +202,12 @@ export class Activator implements ActivationEvents {
     const origin = this.#opts.source.origin;
     const durationMs = Math.round(event.durationMs);
     const loadMs = event.loadMs === undefined ? undefined : Math.round(event.loadMs);
+    const omitted = Math.max(0, event.issues.length - LOGGED_ISSUES);
     if (event.kind === 'failed') {
       const revision = event.serving?.revision;
+      const issues = event.issues.slice(0, LOGGED_ISSUES);
       this.#log.error(
-        { revision, origin, err: event.error.cause ?? undefined, issues: event.issues },
+        { revision, origin, err: event.error.cause ?? undefined, issueCount: event.issues.length, issues, ...(omitted > 0 ? { issuesOmitted: omitted } : {}) },
         `activation failed: ${event.message}${revision ? `; revision ${revision} keeps serving` : ''}`,
       );
       return;
@@ -207,7 +216,8 @@ export class Activator implements ActivationEvents {
     const fields = { revision: s.revision, origin, durationMs, loadMs, warnings: event.issues.length };
     if (event.kind === 'activated') this.#log.info({ ...fields, policies: s.policies.size, attachments: s.attachments.size }, 'snapshot activated');
     else this.#log.debug(fields, 'bundle unchanged; snapshot kept');
-    for (const issue of event.issues) this.#log.warn({ revision: s.revision, origin, issue }, issue.message);
+    for (const issue of event.issues.slice(0, LOGGED_ISSUES)) this.#log.warn({ revision: s.revision, origin, issue }, issue.message);
+    if (omitted > 0) this.#log.warn({ revision: s.revision, origin, warningsOmitted: omitted }, `${omitted} more warnings not logged; guardrail-pdp validate lists them all`);
   }
 }
 

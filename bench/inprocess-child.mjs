@@ -21,7 +21,7 @@ import { toResolveRequest, toResolveResponse } from '../dist/server/convert/reso
 import { parseBundleText } from '../dist/sources/document/bundle-text.js';
 import { round, percentile } from './stats.mjs';
 import { syntheticBundleData, syntheticRequest } from './synthetic.mjs';
-import { finish } from '../dist/compile/steps.js';
+import { finish } from '../dist/steps.js';
 
 const attachments = Number(process.argv[2]);
 const calls = Number(process.argv[3] ?? 100_000);

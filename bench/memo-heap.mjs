@@ -5,7 +5,7 @@
 //
 //   node --expose-gc bench/memo-heap.mjs [CONDITIONS=2000] [MODELS=4000] [LENGTH=64]
 import { compile } from '../dist/compile/compile.js';
-import { finish } from '../dist/compile/steps.js';
+import { finish } from '../dist/steps.js';
 import { parseBundleText } from '../dist/sources/document/bundle-text.js';
 
 if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc');

@@ -14,7 +14,7 @@ import { ExecutePipelineRequest, ExecutePipelineResponse } from '../dist/gen/gua
 import { toExecutePipelineResponse, toPipelineRequest } from '../dist/server/convert/pipeline.js';
 import { parseBundleText } from '../dist/sources/document/bundle-text.js';
 import { percentile, round } from './stats.mjs';
-import { finish } from '../dist/compile/steps.js';
+import { finish } from '../dist/steps.js';
 
 const calls = Number(process.argv[2] ?? 50_000);
 const words = Array.from({ length: 200 }, (_, i) => `{ keyword: "codename-${i}", action: BLOCK }`).join(', ');

@@ -9,7 +9,7 @@ import { ResolveRequest, ResolveResponse } from '../dist/gen/guardrail/pdp/v1/re
 import { toResolveRequest, toResolveResponse } from '../dist/server/convert/resolve.js';
 import { createBundleFileSource } from '../dist/sources/bundle-file.js';
 import { syntheticBundleData, syntheticRequest } from './synthetic.mjs';
-import { finish } from '../dist/compile/steps.js';
+import { finish } from '../dist/steps.js';
 
 /** gRPC's length-prefixed message frame: flag 0 (uncompressed), 4-byte big-endian length, message. */
 export function grpcFrame(message) {

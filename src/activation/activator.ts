@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { compile, revisionOf } from '../compile/compile.js';
 import { issueAt } from '../compile/issues.js';
-import { runSliced } from '../compile/steps.js';
+import { runSliced } from '../steps.js';
 import { PdpError } from '../errors.js';
 import type { GuardrailEnv } from '../guardrails/kind.js';
 import type { Bundle } from '../model/bundle.js';

@@ -6,7 +6,7 @@ import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
 import { loadAndCompile } from './load.js';
 import { countIssues } from './report.js';
-import { finish } from '../compile/steps.js';
+import { finish } from '../steps.js';
 
 const USAGE = 'usage: guardrail-pdp compile BUNDLE -o FILE.db [--mode strict|compat]\n';
 

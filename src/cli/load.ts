@@ -9,7 +9,7 @@ import type { SourceConfig } from '../sources/create-source.js';
 import type { PolicySource } from '../sources/source.js';
 import { EXIT } from './io.js';
 import { countIssues, formatIssue } from './report.js';
-import { finish } from '../compile/steps.js';
+import { finish } from '../steps.js';
 
 /** A compiled source, or the exit code after the problem was printed. */
 export type Loaded =

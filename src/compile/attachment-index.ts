@@ -3,7 +3,7 @@ import type { AttachmentSpec } from '../model/policy.js';
 import type { AttachmentIndex, AttachmentMatch } from '../model/snapshot.js';
 import { createPatternCompiler, MATCH_ALL, matchesPatterns, type PatternSet } from './patterns.js';
 import { PrefixTrie } from './prefix-trie.js';
-import type { Steps } from './steps.js';
+import type { Steps } from '../steps.js';
 
 interface CompiledAttachment {
   readonly spec: AttachmentSpec;

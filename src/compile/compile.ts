@@ -10,7 +10,7 @@ import { compileCondition, CONDITION_BUDGET_MS, type CompiledCondition, type Con
 import { issueAt } from './issues.js';
 import { parseBundle } from './parse/parse.js';
 import { compilePolicies } from './policies.js';
-import type { Steps } from './steps.js';
+import type { Steps } from '../steps.js';
 import { validateBundle } from './validate.js';
 import { createVersionOverlay } from './versions.js';
 

@@ -1,6 +1,6 @@
 import type { ConditionSpec } from '../model/policy.js';
 import { memoByModel } from './memo.js';
-import { runBounded, TIMED_OUT, type PatternTimeoutListener } from '../regex/bounded.js';
+import { runBounded, TIMED_OUT, type PatternTimeoutListener } from '../regex/safety/bounded.js';
 import { compilePythonFullmatch } from '../regex/python/python-regex.js';
 import { analyzeRegexSafety, type RegexSafety } from '../regex/safety/check.js';
 

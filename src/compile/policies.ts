@@ -2,7 +2,7 @@ import type { PolicySpec } from '../model/policy.js';
 import type { CompiledPolicy } from '../model/snapshot.js';
 import type { CompiledCondition } from './condition.js';
 import { memoByModel } from './memo.js';
-import type { Steps } from './steps.js';
+import type { Steps } from '../steps.js';
 
 /**
  * LiteLLM's `resolve_inheritance_chain` (§4): root first, ending with the policy. A missing policy

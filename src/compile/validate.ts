@@ -3,7 +3,7 @@ import { compareIssues, type Issue, type IssueRule, type Severity } from '../mod
 import type { PolicySpec, ValidationMode } from '../model/policy.js';
 import type { ParsedBundle } from './parse/parse.js';
 import { issueAt } from './issues.js';
-import type { Steps } from './steps.js';
+import type { Steps } from '../steps.js';
 
 /** LiteLLM's validator stops an inheritance walk after this many hops (policy_validator.py). */
 const MAX_DEPTH = 100;

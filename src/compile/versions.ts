@@ -2,8 +2,8 @@ import type { PolicySpec, PolicyVersionSpec } from '../model/policy.js';
 import type { CompiledPolicy } from '../model/snapshot.js';
 import { compileCondition, type CompiledCondition } from './condition.js';
 import { compilePolicies } from './policies.js';
-import type { PatternTimeoutListener } from '../regex/bounded.js';
-import { finish } from './steps.js';
+import type { PatternTimeoutListener } from '../regex/safety/bounded.js';
+import { finish } from '../steps.js';
 
 /** How many distinct version combinations keep their compiled overlay. */
 const OVERLAY_LIMIT = 64;

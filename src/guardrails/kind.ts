@@ -3,7 +3,7 @@ import type { DocPath } from '../model/bundle.js';
 import type { GuardrailCheck } from '../model/guardrail.js';
 import type { Severity } from '../model/issue.js';
 import type { GuardrailSpec, ValidationMode } from '../model/policy.js';
-import type { PatternTimeoutListener } from '../regex/bounded.js';
+import type { PatternTimeoutListener } from '../regex/safety/bounded.js';
 
 /** What guardrails may use at run time, supplied by the app (tests and the CLI pass their own). */
 export interface GuardrailEnv {

@@ -4,7 +4,7 @@ import { resolve } from '../../src/engine/resolve.js';
 import { ResolveResponse } from '../../src/gen/guardrail/pdp/v1/resolve.js';
 import { toResolveRequest, toResolveResponse } from '../../src/server/convert/resolve.js';
 import { parseBundleText } from '../../src/sources/document/bundle-text.js';
-import { finish } from '../../src/compile/steps.js';
+import { finish } from '../../src/steps.js';
 
 // The harness is plain ESM JavaScript run by node (bench/*.mjs); a computed specifier imports it
 // without declaration files, so its exports are untyped here.

@@ -3,7 +3,7 @@ import { buildAttachmentIndex } from '../../src/compile/attachment-index.js';
 import type { RequestContext } from '../../src/model/decision.js';
 import type { AttachmentSpec } from '../../src/model/policy.js';
 import { ctx } from '../helpers/snapshot.js';
-import { finish } from '../../src/compile/steps.js';
+import { finish } from '../../src/steps.js';
 
 type Fields = Partial<Omit<AttachmentSpec, 'index'>>;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compile, type CompileResult } from '../../src/compile/compile.js';
-import { finish, runSliced } from '../../src/compile/steps.js';
+import { finish, runSliced } from '../../src/steps.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
 import { bundleFromYaml } from '../helpers/bundle.js';
 import { ctx } from '../helpers/snapshot.js';

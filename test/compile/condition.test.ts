@@ -3,7 +3,7 @@ import { compile } from '../../src/compile/compile.js';
 import { compileCondition, CONDITION_BUDGET_MS, DIRECT_MAX_MODEL_LENGTH } from '../../src/compile/condition.js';
 import { MEMO_LIMIT } from '../../src/compile/memo.js';
 import { bundleFromYaml } from '../helpers/bundle.js';
-import { finish } from '../../src/compile/steps.js';
+import { finish } from '../../src/steps.js';
 
 const test = (model: string | readonly string[] | null, subject: string | undefined): boolean =>
   compileCondition({ model }).test(subject);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileCondition, type CompiledCondition } from '../../src/compile/condition.js';
 import { compilePolicies, inheritanceChain } from '../../src/compile/policies.js';
-import { finish } from '../../src/compile/steps.js';
+import { finish } from '../../src/steps.js';
 import type { PolicySpec } from '../../src/model/policy.js';
 import { snapshotOf } from '../helpers/snapshot.js';
 

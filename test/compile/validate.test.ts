@@ -4,7 +4,7 @@ import { validateBundle } from '../../src/compile/validate.js';
 import type { Issue } from '../../src/model/issue.js';
 import type { ValidationMode } from '../../src/model/policy.js';
 import { bundleFromYaml } from '../helpers/bundle.js';
-import { finish } from '../../src/compile/steps.js';
+import { finish } from '../../src/steps.js';
 
 /** The validator's issues only (a policy that fails to parse is reported by the parser, not here). */
 function validate(yaml: string, mode: ValidationMode = 'strict'): Issue[] {

@@ -5,7 +5,7 @@ import { DEFAULTS } from '../../src/cli/config.js';
 import { compile } from '../../src/compile/compile.js';
 import { parseBundleText } from '../../src/sources/document/bundle-text.js';
 import { finalStage, parseDockerfile } from './dockerfile.js';
-import { finish } from '../../src/compile/steps.js';
+import { finish } from '../../src/steps.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const stages = parseDockerfile(readFileSync(`${ROOT}Dockerfile`, 'utf8'));

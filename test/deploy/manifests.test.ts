@@ -12,7 +12,7 @@ import { parseBundleText } from '../../src/sources/document/bundle-text.js';
 import { startApp, type Started } from '../helpers/app.js';
 import { podContainers, readKustomization, renderKustomization, type K8sObject } from './kustomize.js';
 import { finalStage, parseDockerfile } from './dockerfile.js';
-import { finish } from '../../src/compile/steps.js';
+import { finish } from '../../src/steps.js';
 
 const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
 const VARIANTS = ['base', 'overlays/sqlite', 'overlays/unix-socket'] as const;

@@ -6,7 +6,7 @@ import { parseBundle } from '../../src/compile/parse/parse.js';
 import { writeSqliteDb } from '../../src/sources/sqlite/sqlite-writer.js';
 import { bundleFromYaml } from '../helpers/bundle.js';
 import { callResolve, startApp, type Started } from '../helpers/app.js';
-import { finish } from '../../src/compile/steps.js';
+import { finish } from '../../src/steps.js';
 
 /** One guardrail, one policy attached globally: different guardrail names give different revisions. */
 function writeDb(file: string, guardrail: string): void {

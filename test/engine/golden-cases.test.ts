@@ -7,7 +7,7 @@ import { resolve } from '../../src/engine/resolve.js';
 import { resolveRequestFromJson } from '../../src/cli/request-json.js';
 import { toResolveRequest } from '../../src/server/convert/resolve.js';
 import { createBundleFileSource } from '../../src/sources/bundle-file.js';
-import { finish } from '../../src/compile/steps.js';
+import { finish } from '../../src/steps.js';
 
 interface CaseFile {
   bundle: string;

@@ -3,7 +3,7 @@ import { compile } from '../../src/compile/compile.js';
 import { resolve } from '../../src/engine/resolve.js';
 import { bundleFromYaml } from '../helpers/bundle.js';
 import { req, snapshotOf } from '../helpers/snapshot.js';
-import { finish } from '../../src/compile/steps.js';
+import { finish } from '../../src/steps.js';
 
 // What a db source emits: production policies plus draft/published versions (docs/semantics.md §9).
 const VERSIONED = `

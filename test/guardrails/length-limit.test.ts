@@ -3,7 +3,7 @@ import { compile } from '../../src/compile/compile.js';
 import { countCodePoints } from '../../src/guardrails/length-limit.js';
 import { bundleFromYaml } from '../helpers/bundle.js';
 import { buildGuardrail, checkOf as checkGuardrail, runSync as run } from '../helpers/guardrail.js';
-import { finish } from '../../src/compile/steps.js';
+import { finish } from '../../src/steps.js';
 
 const build = (params: Record<string, unknown>) => buildGuardrail('pdp_length_limit', params);
 const checkOf = (params: Record<string, unknown>) => checkGuardrail('pdp_length_limit', params);

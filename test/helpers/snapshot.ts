@@ -3,7 +3,7 @@ import type { RequestContext, ResolveRequest } from '../../src/model/decision.js
 import type { ValidationMode } from '../../src/model/policy.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
 import { bundleFromYaml } from './bundle.js';
-import { finish } from '../../src/compile/steps.js';
+import { finish } from '../../src/steps.js';
 
 /** Compiles YAML into a snapshot, failing the test with every issue if it does not compile. */
 export function snapshotOf(yaml: string, mode: ValidationMode = 'strict'): Snapshot {

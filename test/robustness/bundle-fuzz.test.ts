@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Activator, type ActivationEvent } from '../../src/activation/activator.js';
 import { SnapshotHolder } from '../../src/activation/holder.js';
 import { compile, revisionOf, type CompileResult } from '../../src/compile/compile.js';
-import { finish } from '../../src/compile/steps.js';
+import { finish } from '../../src/steps.js';
 import { resolve } from '../../src/engine/resolve.js';
 import { PdpError } from '../../src/errors.js';
 import type { Bundle } from '../../src/model/bundle.js';

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { compileCondition, DIRECT_MAX_MODEL_LENGTH } from '../../src/compile/condition.js';
 import { GUARDRAIL_KINDS } from '../../src/guardrails/index.js';
 import type { GuardrailCheck, GuardrailInput } from '../../src/model/guardrail.js';
-import { runBounded, TIMED_OUT } from '../../src/regex/bounded.js';
+import { runBounded, TIMED_OUT } from '../../src/regex/safety/bounded.js';
 import { compilePythonFullmatch } from '../../src/regex/python/python-regex.js';
 import { analyzeRegexSafety } from '../../src/regex/safety/check.js';
 

@@ -5,7 +5,7 @@
 // (engine/pipeline.ts). The times asserted are generous bounds for what took 3.6 s to forever.
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile/compile.js';
-import { finish } from '../../src/compile/steps.js';
+import { finish } from '../../src/steps.js';
 import { executePipeline } from '../../src/engine/pipeline.js';
 import { resolve } from '../../src/engine/resolve.js';
 import type { ValidationMode } from '../../src/model/policy.js';

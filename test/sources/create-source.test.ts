@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { finish } from '../../src/compile/steps.js';
+import { finish } from '../../src/steps.js';
 import { parseBundle } from '../../src/compile/parse/parse.js';
 import { createSource } from '../../src/sources/create-source.js';
 import { writeSqliteDb } from '../../src/sources/sqlite/sqlite-writer.js';

@@ -6,7 +6,7 @@ import { compile } from '../../src/compile/compile.js';
 import { PdpError } from '../../src/errors.js';
 import type { Bundle } from '../../src/model/bundle.js';
 import type { PolicySource } from '../../src/sources/source.js';
-import { finish } from '../../src/compile/steps.js';
+import { finish } from '../../src/steps.js';
 
 /**
  * What the contract writes:

@@ -8,7 +8,7 @@ import { didYouMean, isMapping, ParseContext, type Mapping } from './context.js'
 import { parseGuardrail } from './guardrail.js';
 import { parsePolicy } from './policy.js';
 import { parseVersions } from './versions.js';
-import type { Steps } from '../steps.js';
+import type { Steps } from '../../steps.js';
 
 /** The three sections LiteLLM reads, parsed field by field (docs/semantics.md §1, §3, §8). Frozen. */
 export interface ParsedBundle {

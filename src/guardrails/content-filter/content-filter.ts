@@ -1,6 +1,6 @@
-import { finish, runSliced, type Steps } from '../../compile/steps.js';
+import { finish, runSliced, type Steps } from '../../steps.js';
 import type { GuardrailCheck, GuardrailInput, GuardrailVerdict } from '../../model/guardrail.js';
-import { runBounded, TIMED_OUT } from '../../regex/bounded.js';
+import { runBounded, TIMED_OUT } from '../../regex/safety/bounded.js';
 import { parseContentFilterConfig, type ContentFilterConfig, type FilterPattern } from './config.js';
 import { escapeRegExpLiteral } from './regex.js';
 import type { GuardrailKind } from '../kind.js';

@@ -1,6 +1,6 @@
 import type { Severity } from '../../model/issue.js';
 import type { ValidationMode } from '../../model/policy.js';
-import { runBounded, TIMED_OUT } from '../../regex/bounded.js';
+import { runBounded, TIMED_OUT } from '../../regex/safety/bounded.js';
 import { compilePythonSearch } from '../../regex/python/python-regex.js';
 import { checkRegexSafety } from '../../regex/safety/check.js';
 

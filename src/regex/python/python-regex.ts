@@ -1,4 +1,4 @@
-import { runBounded } from '../bounded.js';
+import { runBounded } from '../safety/bounded.js';
 import { translatePythonPattern } from './translate.js';
 
 /** A Python `re` pattern compiled for fullmatch, or why it could not be (see {@link compilePythonFullmatch}). */

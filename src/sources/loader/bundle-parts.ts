@@ -1,6 +1,6 @@
 import { deserialize, serialize } from 'node:v8';
 import type { Bundle, DuplicateKey } from '../../model/bundle.js';
-import type { Steps } from '../../compile/steps.js';
+import type { Steps } from '../../steps.js';
 import { createSourceLookup, tableBuffers, type SourceTable } from '../document/source-table.js';
 
 /**

@@ -2,7 +2,7 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { PdpError, type PdpErrorCode } from '../../errors.js';
 import type { Bundle } from '../../model/bundle.js';
 import type { Issue } from '../../model/issue.js';
-import { runSliced } from '../../compile/steps.js';
+import { runSliced } from '../../steps.js';
 import { bundleFromParts, type BundleParts } from './bundle-parts.js';
 
 /** What a loader thread is asked to do: parse a bundle file's bytes, or read a db. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseBundle } from '../../../src/compile/parse/parse.js';
 import type { Issue } from '../../../src/model/issue.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
-import { finish } from '../../../src/compile/steps.js';
+import { finish } from '../../../src/steps.js';
 
 function parse(yaml: string) {
   return finish(parseBundle(bundleFromYaml(yaml)));

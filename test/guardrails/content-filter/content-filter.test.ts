@@ -3,11 +3,11 @@ import { compile } from '../../../src/compile/compile.js';
 import type { GuardrailCheck, GuardrailInput, GuardrailVerdict } from '../../../src/model/guardrail.js';
 import { GUARDRAIL_KINDS } from '../../../src/guardrails/index.js';
 import { patternBudgetMs, SLICED_MIN_CHARS } from '../../../src/guardrails/content-filter/content-filter.js';
-import type { PatternTimeout } from '../../../src/regex/bounded.js';
+import type { PatternTimeout } from '../../../src/regex/safety/bounded.js';
 import type { ValidationMode } from '../../../src/model/policy.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
 import { buildGuardrail, checkOf as checkGuardrail, runSync as run } from '../../helpers/guardrail.js';
-import { finish } from '../../../src/compile/steps.js';
+import { finish } from '../../../src/steps.js';
 
 const build = (params: Record<string, unknown>, mode: ValidationMode = 'strict') => buildGuardrail('litellm_content_filter', params, mode);
 const checkOf = (params: Record<string, unknown>) => checkGuardrail('litellm_content_filter', params);

@@ -7,7 +7,7 @@ import type { GuardrailEnv } from '../../../src/guardrails/kind.js';
 import type { CompiledGuardrail, GuardrailInput, GuardrailVerdict } from '../../../src/model/guardrail.js';
 import type { Issue } from '../../../src/model/issue.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
-import { finish } from '../../../src/compile/steps.js';
+import { finish } from '../../../src/steps.js';
 
 // Prompt text that must never show up in a detail.
 const PROMPT = 'my card is 4111 1111 1111 1111';

@@ -3,7 +3,7 @@ import { compile } from '../../../src/compile/compile.js';
 import { parseJsonDocument } from '../../../src/sources/document/json-document.js';
 import { MAX_NESTING, tooDeepMessage } from '../../../src/sources/document/yaml-document.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
-import { finish } from '../../../src/compile/steps.js';
+import { finish } from '../../../src/steps.js';
 
 const JSON_BUNDLE = `{
   "policies": {

@@ -10,7 +10,7 @@ import { readDbBundleData } from '../../../src/sources/sqlite/sqlite-read.js';
 import { writeSqliteDb } from '../../../src/sources/sqlite/sqlite-writer.js';
 import { loadInWorker } from '../../../src/sources/loader/caller.js';
 import { parseBundleText } from '../../../src/sources/document/bundle-text.js';
-import { finish } from '../../../src/compile/steps.js';
+import { finish } from '../../../src/steps.js';
 
 let dir: string;
 beforeEach(() => {

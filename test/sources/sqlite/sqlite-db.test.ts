@@ -14,7 +14,7 @@ import { SCHEMA_SQL } from '../../../src/sources/sqlite/sqlite-schema.js';
 import { writeSqliteDb } from '../../../src/sources/sqlite/sqlite-writer.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
 import { describeSourceContract } from '../source-contract.js';
-import { finish } from '../../../src/compile/steps.js';
+import { finish } from '../../../src/steps.js';
 
 /** Where the recipe for exporting LiteLLM's Postgres tables is documented. */
 const RECIPE = new URL('../../../docs/sqlite-db.md', import.meta.url).pathname;

@@ -11,7 +11,7 @@ import { createSqliteDbSource } from '../../../src/sources/sqlite/sqlite-db.js';
 import { policyIdOf, writeSqliteDb } from '../../../src/sources/sqlite/sqlite-writer.js';
 import { createBundleFileSource } from '../../../src/sources/bundle-file.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
-import { finish } from '../../../src/compile/steps.js';
+import { finish } from '../../../src/steps.js';
 
 const EXAMPLE = new URL('../../../examples/bundle.yaml', import.meta.url).pathname;
 

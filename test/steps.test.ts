@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { finish, runSliced, type Steps } from '../../src/compile/steps.js';
+import { finish, runSliced, type Steps } from '../src/steps.js';
 
 /** Steps that each keep the thread busy for `busyMs`, recording their order; returns the count. */
 function* busySteps(count: number, busyMs: number, order: number[]): Steps<number> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runBounded, TIMED_OUT } from '../../src/regex/bounded.js';
+import { runBounded, TIMED_OUT } from '../../../src/regex/safety/bounded.js';
 
 describe('runBounded', () => {
   it('returns what the function returns', () => {

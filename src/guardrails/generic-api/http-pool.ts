@@ -13,6 +13,14 @@ export function loadUndici(): Undici {
 }
 
 /**
+ * Most connections the pool opens to one guardrail origin. Requests beyond it wait in the pool for
+ * a free connection (within their step's time limit, and cancelled with their call), so a vendor
+ * that hangs, or a storm of cancelled calls whose aborted requests each leave a fresh connection
+ * behind, holds at most this many file descriptors per origin.
+ */
+export const MAX_CONNECTIONS_PER_ORIGIN = 128;
+
+/**
  * A keep-alive connection pool for HTTP guardrails, created when a compiled guardrail first asks
  * for it (so a sidecar without HTTP guardrails never loads undici). One per app or CLI run, shared
  * by every snapshot; `close` lets in-flight calls finish, `destroy` ends them.
@@ -22,7 +30,11 @@ export class HttpPool {
 
   /** The pool's dispatcher, created on first use. */
   get dispatcher(): Dispatcher {
-    return (this.#agent ??= new (loadUndici().Agent)({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000 }));
+    return (this.#agent ??= new (loadUndici().Agent)({
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 120_000,
+      connections: MAX_CONNECTIONS_PER_ORIGIN,
+    }));
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { HttpPool } from '../../../src/guardrails/generic-api/http-pool.js';
+import { createServer, type Socket } from 'node:net';
+import { HttpPool, MAX_CONNECTIONS_PER_ORIGIN } from '../../../src/guardrails/generic-api/http-pool.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -37,5 +38,35 @@ describe('HttpPool', () => {
     const pool = new HttpPool();
     expect(pool.dispatcher).toBe(pool.dispatcher);
     await pool.close();
+  });
+
+  it('opens at most MAX_CONNECTIONS_PER_ORIGIN connections to a vendor that never answers', async () => {
+    const sockets = new Set<Socket>();
+    let opened = 0;
+    const server = createServer((socket) => {
+      opened++;
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const pool = new HttpPool();
+    const aborts = new AbortController();
+    const requests = Array.from({ length: MAX_CONNECTIONS_PER_ORIGIN + 72 }, () =>
+      pool.dispatcher
+        .request({ origin: `http://127.0.0.1:${port}`, path: '/', method: 'POST', body: '{}', signal: aborts.signal })
+        .catch(() => undefined),
+    );
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(opened).toBe(MAX_CONNECTIONS_PER_ORIGIN);
+    } finally {
+      aborts.abort();
+      await Promise.all(requests);
+      await pool.destroy();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

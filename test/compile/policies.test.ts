@@ -4,6 +4,7 @@ import { compilePolicies, inheritanceChain } from '../../src/compile/policies.js
 import { finish } from '../../src/steps.js';
 import type { PolicySpec } from '../../src/model/policy.js';
 import { snapshotOf } from '../helpers/snapshot.js';
+import { seededRandom } from '../helpers/random.js';
 
 const specs = (parents: Record<string, string | undefined>) =>
   new Map(
@@ -125,12 +126,10 @@ describe('applying a chain (LiteLLM §4)', () => {
 });
 
 describe('shared chains (compiled once per policy from the parent, issue 11 defect 5)', () => {
-  /** A deterministic random generator (mulberry32): an integer below n. A failure names its seed. */
-  const randomOf = (seed: number) => (n: number) => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * n | 0;
+  /** A deterministic random generator: an integer below n. A failure names its seed. */
+  const randomOf = (seed: number) => {
+    const random = seededRandom(seed);
+    return (n: number) => (random() * n) | 0;
   };
 
   /** LiteLLM's §4 walk, member by member: the reference the compiled lists must equal. */

@@ -15,6 +15,7 @@ import type { Bundle } from '../../src/model/bundle.js';
 import type { ValidationMode } from '../../src/model/policy.js';
 import { parseBundleText } from '../../src/sources/document/bundle-text.js';
 import { req } from '../helpers/snapshot.js';
+import { seededRandom } from '../helpers/random.js';
 
 const SEEDS: readonly (readonly [string, string])[] = [
   'examples/bundle.yaml',
@@ -29,15 +30,10 @@ const SEEDS: readonly (readonly [string, string])[] = [
 /** Cases per seed file: thousands in all. */
 const CASES_PER_SEED = 500;
 
-/** mulberry32: a deterministic generator of integers below n. */
+/** A deterministic generator of integers below n (test/helpers/random.ts). */
 function randomOf(seed: number): (n: number) => number {
-  let state = seed;
-  return (n) => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const random = seededRandom(seed);
+  return (n) => Math.floor(random() * n);
 }
 
 const INJECTED = [':', '- ', '[', ']', '{', '}', ',', '&a ', '*a', '!!str ', '!!python/object ', '#', "'", '"', '\t', '? ', '|', '>', '<<: ', '\\', '\u0000', 'é', '\u{1F600}', '~', 'null', 'yes', '0x1F', '1e400', ' ', '\r'];

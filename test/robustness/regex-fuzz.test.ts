@@ -14,6 +14,7 @@ import type { GuardrailCheck, GuardrailInput } from '../../src/model/guardrail.j
 import { runBounded, TIMED_OUT } from '../../src/regex/safety/bounded.js';
 import { compilePythonFullmatch } from '../../src/regex/python/python-regex.js';
 import { analyzeRegexSafety } from '../../src/regex/safety/check.js';
+import { seededRandom } from '../helpers/random.js';
 
 const SEED = 20_261_111;
 const PATTERNS = 2_500;
@@ -24,17 +25,6 @@ const PRODUCT_MAX_MS = 1_000;
 const MODEL_LENGTH = 4_096;
 const TEXT_LENGTH = 30_000;
 
-/** mulberry32: a small seeded PRNG, so every run draws the same patterns and subjects. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const LITERALS = ['a', 'b', 'x', '-', '1', 'A'];
 const CLASSES = ['[ab]', '[a-z]', '[^x]', '[a-z0-9]', '[0-9]', '.', r('\\d'), r('\\w'), r('\\s'), '[-a]'];
@@ -113,7 +103,7 @@ const input = (text: string): GuardrailInput => ({
 
 describe('regex guard: differential fuzz', () => {
   it(`runs ${PATTERNS} seeded random patterns in bounded time, direct where the check vouches, guarded elsewhere`, { timeout: 60_000 }, async () => {
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
     const { pattern: nextPattern, subject } = generator(random);
     const stats = { patterns: 0, valid: 0, linear: 0, polynomial: 0, unsafe: 0, directRuns: 0, conditionRuns: 0, filterRuns: 0, filterErrors: 0 };
     const worst = { linearDirect: 0, polynomialDirect: 0, condition: 0, filter: 0 };

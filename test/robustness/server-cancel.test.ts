@@ -62,21 +62,26 @@ function startCall(client: DecisionServiceClient, req: ExecutePipelineRequest): 
   return { cancel, code };
 }
 
+/** A bundle whose policy p runs one step calling the vendor at `base` (60 s timeout), with `stepExtra` in the step. */
+function bundleCalling(base: string, stepExtra: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'pdp-cancel-')), 'bundle.yaml');
+  writeFileSync(
+    path,
+    `guardrails:
+  - { guardrail_name: hang, litellm_params: { guardrail: generic_guardrail_api, api_base: "${base}", timeout: 60 } }
+policies:
+  p: { guardrails: { add: [hang] }, pipeline: { steps: [{ guardrail: hang${stepExtra} }] } }
+`,
+  );
+  return path;
+}
+
 const fdCount = (): number => readdirSync('/proc/self/fd').length;
 
 describe('cancelled ExecutePipeline calls (robustness)', () => {
   it('cancel their vendor requests at once instead of at the guardrail timeout', async () => {
     const vendor = await hangingVendor();
-    const path = join(mkdtempSync(join(tmpdir(), 'pdp-cancel-')), 'bundle.yaml');
-    writeFileSync(
-      path,
-      `guardrails:
-  - { guardrail_name: hang, litellm_params: { guardrail: generic_guardrail_api, api_base: "${vendor.base}", timeout: 60 } }
-policies:
-  p: { guardrails: { add: [hang] }, pipeline: { steps: [{ guardrail: hang }] } }
-`,
-    );
-    const s = await startApp(path);
+    const s = await startApp(bundleCalling(vendor.base, ''));
     cleanup.push(() => s.stop());
     await callResolve(s.client, {}); // connected
     const fdsBefore = fdCount();
@@ -137,16 +142,7 @@ policies:
 
   it('stop at the deadline too (as before): no vendor request outlives the deadline', async () => {
     const vendor = await hangingVendor();
-    const path = join(mkdtempSync(join(tmpdir(), 'pdp-cancel-')), 'bundle.yaml');
-    writeFileSync(
-      path,
-      `guardrails:
-  - { guardrail_name: hang, litellm_params: { guardrail: generic_guardrail_api, api_base: "${vendor.base}", timeout: 60 } }
-policies:
-  p: { guardrails: { add: [hang] }, pipeline: { steps: [{ guardrail: hang, on_error: allow }] } }
-`,
-    );
-    const s = await startApp(path);
+    const s = await startApp(bundleCalling(vendor.base, ', on_error: allow'));
     cleanup.push(() => s.stop());
     await callResolve(s.client, {}); // connected, so the server's deadline is the client's (see docs/api.md)
     const answers = await Promise.all(

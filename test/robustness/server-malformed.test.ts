@@ -9,6 +9,7 @@ import { ExecutePipelineRequest } from '../../src/gen/guardrail/pdp/v1/pipeline.
 import { ResolveRequest } from '../../src/gen/guardrail/pdp/v1/resolve.js';
 import { startApp, type Started } from '../helpers/app.js';
 import { rawSession } from '../helpers/raw-grpc.js';
+import { seededRandom } from '../helpers/random.js';
 
 const EXAMPLE = new URL('../../examples/bundle.yaml', import.meta.url).pathname;
 const RESOLVE = '/guardrail.pdp.v1.DecisionService/Resolve';
@@ -65,7 +66,7 @@ describe('malformed requests (robustness)', () => {
   });
 
   it('answers OK only to bytes that really are a ResolveRequest (seeded random and mutated bytes, counted)', async () => {
-    const random = mulberry32(20_251_121);
+    const random = seededRandom(20_251_121);
     const valid = [
       encodeResolve({}),
       encodeResolve({ context: { teamAlias: 'health-team', model: 'gpt-4', tags: ['beta'] } }),
@@ -94,16 +95,6 @@ describe('malformed requests (robustness)', () => {
   });
 });
 
-/** A deterministic PRNG in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A valid encoding with one random change: a byte replaced, inserted or removed, or the tail cut. */
 function mutate(bytes: Uint8Array, random: () => number): Uint8Array {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createKeywordMatcher } from '../../../src/guardrails/content-filter/keywords.js';
+import { seededRandom } from '../../helpers/random.js';
 
 /** What the matcher must agree with: a substring test per keyword. */
 function naivePresent(keywords: readonly string[], text: string): number[] {
@@ -12,17 +13,6 @@ function naivePresent(keywords: readonly string[], text: string): number[] {
   return out;
 }
 
-/** A small deterministic PRNG (mulberry32), so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomWord(rand: () => number, alphabet: string, maxLength: number): string {
   const length = 1 + Math.floor(rand() * maxLength);
@@ -88,7 +78,7 @@ describe('createKeywordMatcher', () => {
   });
 
   it('agrees with a substring test per keyword on random keyword sets and texts', () => {
-    const rand = prng(42);
+    const rand = seededRandom(42);
     for (let round = 0; round < 300; round++) {
       const alphabet = round % 2 === 0 ? 'ab' : 'abcde';
       const keywords = Array.from({ length: 1 + Math.floor(rand() * 12) }, () => randomWord(rand, alphabet, 5));
@@ -104,7 +94,7 @@ describe('createKeywordMatcher', () => {
   });
 
   it('handles 1,000 keywords over a 2 KB text, agreeing with a substring test', () => {
-    const rand = prng(7);
+    const rand = seededRandom(7);
     const keywords = Array.from({ length: 1000 }, (_, i) => `${randomWord(rand, 'abcdefghijklmnopqrstuvwxyz', 8)}${i % 10}`);
     const words = Array.from({ length: 300 }, () => randomWord(rand, 'abcdefghijklmnopqrstuvwxyz0123456789', 8));
     const text = `${words.join(' ')} ${keywords[500]} ${keywords[999]}`.slice(-2048);
@@ -114,7 +104,7 @@ describe('createKeywordMatcher', () => {
   });
 
   it('agrees with a substring test for a keyword set too large for the dense table (per-state maps)', () => {
-    const rand = prng(99);
+    const rand = seededRandom(99);
     const keywords = Array.from({ length: 30_000 }, () => randomWord(rand, 'abcdefghijklmnopqrstuvwxyz', 12));
     const m = createKeywordMatcher(keywords);
     for (let t = 0; t < 20; t++) {

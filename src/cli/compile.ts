@@ -4,14 +4,22 @@ import { writeSqliteDb } from '../sources/sqlite/sqlite-writer.js';
 import { createSource } from '../sources/create-source.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
-import { loadAndCompile } from './load.js';
+import { bundleFileArgument, loadAndCompile } from './load.js';
 import { countIssues } from './report.js';
 import { finish } from '../steps.js';
 
-const USAGE = 'usage: guardrail-pdp compile BUNDLE -o FILE.db [--mode strict|compat]\n';
+const USAGE = 'usage: guardrail-pdp compile (BUNDLE | --bundle BUNDLE) -o FILE.db [--mode strict|compat]\n';
+
+const HELP = `${USAGE}
+Writes a bundle that validates in the mode as a SQLite db with LiteLLM's policy tables, for
+'serve --db' (docs/sqlite-db.md), replacing FILE.db atomically. Prints every issue as validate does.
+SOURCE_DATE_EPOCH (seconds), when set, fixes the db's timestamps, so the same bundle gives the same file.
+
+Exit 0 written, 1 bundle invalid (nothing written), 2 bad option, unreadable bundle or unwritable db.
+`;
 
 /**
- * `compile BUNDLE -o FILE.db [--mode strict|compat]`: writes a bundle that compiles cleanly in the
+ * `compile (BUNDLE | --bundle BUNDLE) -o FILE.db [--mode strict|compat]`: writes a bundle that compiles cleanly in the
  * mode as a SQLite db (`serve --db`), replacing FILE.db atomically. Prints every issue like
  * `validate`. Exit 0 written, 1 invalid (nothing written), 2 bad usage, unreadable bundle or
  * unwritable db. `SOURCE_DATE_EPOCH` (seconds), when set, fixes the db's timestamps, so compiling
@@ -20,19 +28,22 @@ const USAGE = 'usage: guardrail-pdp compile BUNDLE -o FILE.db [--mode strict|com
 export async function runCompile(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { output: { type: 'string', short: 'o' }, mode: { type: 'string' } },
+    options: { bundle: { type: 'string' }, output: { type: 'string', short: 'o' }, mode: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
   });
+  if (values.help === true) {
+    io.stdout.write(HELP);
+    return EXIT.OK;
+  }
   const problems: string[] = [];
   const mode = parseMode(values.mode, problems);
-  if (positionals.length !== 1) problems.push('compile takes exactly one bundle file');
+  const path = bundleFileArgument(values.bundle, positionals, 'compile', problems);
   if (values.output === undefined || values.output === '') problems.push('-o FILE.db is required: where to write the db');
   const now = sourceDateEpoch(io.env.SOURCE_DATE_EPOCH, problems);
   if (problems.length > 0) {
     io.stderr.write(`${problems.join('\n')}\n${USAGE}`);
     return EXIT.USAGE;
   }
-  const path = positionals[0] as string;
   const output = values.output as string;
 
   const loaded = await loadAndCompile(createSource({ kind: 'bundle', path }), mode, io.stdout, io.stderr, `; ${output} not written`);

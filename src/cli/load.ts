@@ -54,3 +54,13 @@ export function sourceFromFlags(flags: { readonly bundle?: string; readonly db?:
   if ((flags.bundle === undefined) === (flags.db === undefined)) problems.push('give exactly one of --bundle or --db');
   return flags.db !== undefined ? { kind: 'db', path: flags.db } : { kind: 'bundle', path: flags.bundle ?? '' };
 }
+
+/**
+ * The bundle file of `validate` and `compile`, given as their one argument or as `--bundle FILE`
+ * (the form the other commands take); a problem unless exactly one of them names exactly one file.
+ */
+export function bundleFileArgument(flag: string | undefined, positionals: readonly string[], command: string, problems: string[]): string {
+  const files = flag === undefined ? positionals : [flag, ...positionals];
+  if (files.length !== 1) problems.push(`${command} takes exactly one bundle file: FILE or --bundle FILE`);
+  return files[0] ?? '';
+}

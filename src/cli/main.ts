@@ -14,9 +14,9 @@ Commands:
             [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--max-in-flight N] ...
             Serve the decision API (gRPC) for a bundle or db. Every option, its PDP_* variable
             and its default: 'guardrail-pdp serve --help'.
-  validate  FILE [--mode strict|compat]
+  validate  (FILE | --bundle FILE) [--mode strict|compat]
             Print every issue in a bundle. Exit 0 valid, 1 invalid, 2 unreadable or unparseable.
-  compile   FILE -o FILE.db [--mode strict|compat]
+  compile   (FILE | --bundle FILE) -o FILE.db [--mode strict|compat]
             Write a bundle as a SQLite db for 'serve --db'. Exit 0 written, 1 invalid, 2 unreadable.
   resolve   (--bundle FILE | --db FILE.db) [--mode strict|compat] (--context JSON | --contexts FILE.jsonl)
             [--request-policy NAME]... [--key-policy NAME]... [--team-policy NAME]...
@@ -44,7 +44,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         return await runPipeline(args, io);
       case 'version':
       case '--version':
-        io.stdout.write(`${version()}\n`);
+        io.stdout.write(args.includes('--help') || args.includes('-h') ? 'usage: guardrail-pdp version\nPrints the version.\n' : `${version()}\n`);
         return EXIT.OK;
       case undefined:
       case 'help':

@@ -2,23 +2,41 @@ import { parseArgs } from 'node:util';
 import { createSource } from '../sources/create-source.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
-import { loadAndCompile } from './load.js';
+import { bundleFileArgument, loadAndCompile } from './load.js';
 import { countIssues } from './report.js';
 
+const USAGE = 'usage: guardrail-pdp validate (FILE | --bundle FILE) [--mode strict|compat]\n';
+
+const HELP = `${USAGE}
+Validates a bundle file (YAML or JSON) as serve would load it, and prints every issue
+(file:line:column: severity rule: message [path]), then a summary with the revision.
+--mode strict (default) rejects what LiteLLM's validator reports as errors; compat loads what
+LiteLLM would, reporting those as warnings.
+
+Exit 0 valid (warnings allowed), 1 invalid, 2 unreadable or unparseable.
+`;
+
 /**
- * `validate FILE [--mode strict|compat]`: prints every issue, then a summary.
+ * `validate (FILE | --bundle FILE) [--mode strict|compat]`: prints every issue, then a summary.
  * Exit 0 valid (warnings allowed), 1 invalid, 2 unreadable or unparseable.
  */
 export async function runValidate(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { mode: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { bundle: { type: 'string' }, mode: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  });
+  if (values.help === true) {
+    io.stdout.write(HELP);
+    return EXIT.OK;
+  }
   const problems: string[] = [];
   const mode = parseMode(values.mode, problems);
-  if (positionals.length !== 1) problems.push('validate takes exactly one bundle file');
+  const path = bundleFileArgument(values.bundle, positionals, 'validate', problems);
   if (problems.length > 0) {
-    io.stderr.write(`${problems.join('\n')}\nusage: guardrail-pdp validate FILE [--mode strict|compat]\n`);
+    io.stderr.write(`${problems.join('\n')}\n${USAGE}`);
     return EXIT.USAGE;
   }
-  const path = positionals[0] as string;
   const loaded = await loadAndCompile(createSource({ kind: 'bundle', path }), mode, io.stdout, io.stderr);
   if (!loaded.ok) return loaded.exitCode;
   const s = loaded.snapshot;

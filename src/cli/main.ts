@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { runCompile } from './compile.js';
+import { runHealth } from './health.js';
 import { EXIT, type CliIo } from './io.js';
 import { runPipeline } from './pipeline.js';
 import { runResolve } from './resolve.js';
 import { runServe } from './serve.js';
 import { runValidate } from './validate.js';
+import { runWatch } from './watch.js';
 
 const USAGE = `usage: guardrail-pdp <command> [options]
 
@@ -18,13 +20,19 @@ Commands:
             Print every issue in a bundle. Exit 0 valid, 1 invalid, 2 unreadable or unparseable.
   compile   (FILE | --bundle FILE) -o FILE.db [--mode strict|compat]
             Write a bundle as a SQLite db for 'serve --db'. Exit 0 written, 1 invalid, 2 unreadable.
-  resolve   (--bundle FILE | --db FILE.db) [--mode strict|compat] (--context JSON | --contexts FILE.jsonl)
+  resolve   (--bundle FILE | --db FILE.db | --server ADDR | --socket PATH) (--context JSON | --contexts FILE.jsonl)
             [--request-policy NAME]... [--key-policy NAME]... [--team-policy NAME]...
-            Answer Resolve offline; prints the ResolveResponse as JSON.
-  pipeline  (--bundle FILE | --db FILE.db) --policy NAME [--mode strict|compat] --input (JSON | @FILE | -)
-            Run a policy's pipeline offline over an ExecutePipelineRequest in proto3 JSON
-            (e.g. {"messages":[{"role":"user","content":"..."}]}); prints the ExecutePipelineResponse as JSON.
+            Answer Resolve offline, or ask a running sidecar; prints the ResolveResponse as JSON.
+  pipeline  (--bundle FILE | --db FILE.db | --server ADDR | --socket PATH) --policy NAME --input (JSON | @FILE | -)
+            Run a policy's pipeline offline or in a running sidecar over an ExecutePipelineRequest in
+            proto3 JSON (e.g. {"messages":[{"role":"user","content":"..."}]}); prints the answer as JSON.
+  watch     (--server ADDR | --socket PATH)
+            Print a running sidecar's Watch events as JSON lines.
+  health    (--server ADDR | --socket PATH) [--timeout-ms MS]
+            Exit 0 when a running sidecar reports SERVING (an exec probe without grpcurl).
   version   Print the version.
+
+'guardrail-pdp COMMAND --help' describes a command and all its options (TLS for --server too).
 `;
 
 /** Runs one command line; resolves to the exit code. */
@@ -42,6 +50,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         return await runResolve(args, io);
       case 'pipeline':
         return await runPipeline(args, io);
+      case 'watch':
+        return await runWatch(args, io);
+      case 'health':
+        return await runHealth(args, io);
       case 'version':
       case '--version':
         io.stdout.write(args.includes('--help') || args.includes('-h') ? 'usage: guardrail-pdp version\nPrints the version.\n' : `${version()}\n`);

@@ -10,18 +10,35 @@ import { executePipelineRequestFromJson } from './request-json.js';
 import { createSource } from '../sources/create-source.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
-import { loadAndCompile, sourceFromFlags } from './load.js';
+import { loadAndCompile } from './load.js';
+import { connect, isRemote, offlineSource, REMOTE_CALL_OPTIONS, REMOTE_USAGE, remoteFromFlags, remoteHelp, reportCallError } from './remote.js';
+import { ExecutePipelineResponse } from '../gen/guardrail/pdp/v1/pipeline.js';
+import type { PdpClientError } from '../client/index.js';
+import type { SourceConfig } from '../sources/create-source.js';
 
 const USAGE =
   'usage: guardrail-pdp pipeline (--bundle FILE | --db FILE.db) --policy NAME [--mode strict|compat] --input (JSON | @FILE | -)\n' +
+  `       guardrail-pdp pipeline ${REMOTE_USAGE} [--timeout-ms MS]\n         --policy NAME --input (JSON | @FILE | -)\n` +
   '         --input holds the ExecutePipelineRequest in proto3 JSON, e.g. {"messages":[{"role":"user","content":"hi"}]};\n' +
   '         @FILE reads it from a file, - from stdin. Without --policy, the input names policy_name or an inline pipeline.\n';
 
+const HELP = `${USAGE}
+Runs a policy's pipeline, as ExecutePipeline does, and prints the ExecutePipelineResponse as proto3
+JSON (as grpcurl prints it): offline from a bundle file or db (no deadline; step timeouts apply; HTTP
+guardrails are called), or by a running sidecar. --input is snake_case or lowerCamelCase proto3
+JSON; unknown fields are errors.
+
+Exit 0 answered (a block too), 1 bundle invalid, 2 bad input, unknown policy or unreadable bundle,
+3 the sidecar did not answer.
+
+${remoteHelp('Deadline of the ExecutePipeline call (default 30000).')}`;
+
 /**
  * `pipeline`: runs a policy's pipeline offline, exactly as ExecutePipeline would (no deadline;
- * step timeouts apply), and prints the ExecutePipelineResponse as proto3 JSON (what grpcurl
- * prints). HTTP guardrails use an HTTP pool owned by this command and closed before it returns.
- * Exit 0 answered (a block is an answer), 1 invalid bundle, 2 unreadable bundle or bad request.
+ * step timeouts apply), or by a running sidecar (`--server`/`--socket`), and prints the
+ * ExecutePipelineResponse as proto3 JSON (what grpcurl prints). Offline, HTTP guardrails use an
+ * HTTP pool owned by this command and closed before it returns. Exit 0 answered (a block is an
+ * answer), 1 invalid bundle, 2 unreadable bundle or bad request, 3 the sidecar did not answer.
  */
 export async function runPipeline(args: string[], io: CliIo, stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -32,12 +49,21 @@ export async function runPipeline(args: string[], io: CliIo, stdin: NodeJS.Reada
       mode: { type: 'string' },
       policy: { type: 'string' },
       input: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      ...REMOTE_CALL_OPTIONS,
     },
     allowPositionals: true,
   });
+  if (values.help === true) {
+    io.stdout.write(HELP);
+    return EXIT.OK;
+  }
   const problems: string[] = [];
   const mode = parseMode(values.mode, problems);
-  const sourceConfig = sourceFromFlags(values, problems);
+  const remote = isRemote(values) ? remoteFromFlags(values, 30_000, problems) : undefined;
+  if (remote !== undefined && (values.bundle !== undefined || values.db !== undefined || values.mode !== undefined))
+    problems.push('--bundle, --db and --mode are for running offline: leave them out with --server or --socket');
+  const sourceConfig = remote === undefined ? offlineSource(values, problems) : undefined;
   if (values.input === undefined) problems.push('give --input');
   if (positionals.length > 0) problems.push(`unexpected argument '${positionals[0]}'`);
   let pb: PbExecutePipelineRequest | undefined;
@@ -57,7 +83,21 @@ export async function runPipeline(args: string[], io: CliIo, stdin: NodeJS.Reada
     return EXIT.USAGE;
   }
 
-  const source = createSource(sourceConfig);
+  if (remote !== undefined) {
+    const client = connect(remote, io, USAGE);
+    if (typeof client === 'number') return client;
+    try {
+      const answer = await client.executePipeline(pb);
+      io.stdout.write(`${JSON.stringify(ExecutePipelineResponse.toJSON(answer), null, 2)}\n`);
+      return EXIT.OK;
+    } catch (e) {
+      return reportCallError(e as PdpClientError, '--input', io);
+    } finally {
+      client.close();
+    }
+  }
+
+  const source = createSource(sourceConfig as SourceConfig);
   const httpPool = new HttpPool();
   try {
     // The answer goes to stdout, so the issues go to stderr.

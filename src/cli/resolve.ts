@@ -5,20 +5,36 @@ import { PdpError } from '../errors.js';
 import type { ResolveRequest as PbResolveRequest } from '../gen/guardrail/pdp/v1/resolve.js';
 import { toResolveRequest, toResolveResponseJson } from '../server/convert/resolve.js';
 import { isContextJson, resolveRequestFromJson } from './request-json.js';
-import { createSource } from '../sources/create-source.js';
+import { createSource, type SourceConfig } from '../sources/create-source.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
-import { loadAndCompile, sourceFromFlags } from './load.js';
+import { loadAndCompile } from './load.js';
+import { connect, isRemote, offlineSource, REMOTE_CALL_OPTIONS, REMOTE_USAGE, remoteFromFlags, remoteHelp, reportCallError } from './remote.js';
+import { ResolveResponse } from '../gen/guardrail/pdp/v1/resolve.js';
+import type { PdpClientError } from '../client/index.js';
 
 const USAGE =
   'usage: guardrail-pdp resolve (--bundle FILE | --db FILE.db) [--mode strict|compat] (--context JSON | --contexts FILE.jsonl)\n' +
-  '         [--request-policy NAME]... [--key-policy NAME]... [--team-policy NAME]...\n';
+  '         [--request-policy NAME]... [--key-policy NAME]... [--team-policy NAME]...\n' +
+  `       guardrail-pdp resolve ${REMOTE_USAGE} [--timeout-ms MS]\n` +
+  '         (--context JSON | --contexts FILE.jsonl) [--request-policy NAME]... [--key-policy NAME]... [--team-policy NAME]...\n';
+
+const HELP = `${USAGE}
+Answers Resolve and prints the ResolveResponse as proto3 JSON (as grpcurl prints it): offline from a
+bundle file or db, or from a running sidecar. One object for --context, one line per input line for
+--contexts. A JSONL line is a RequestContext ({"team_alias": ..., "model": ...}) or a whole
+ResolveRequest ({"context": {...}, "request_policies": [...]}); unknown fields are errors. The
+policy flags are added to every request.
+
+Exit 0 answered, 1 bundle invalid, 2 bad input or unreadable bundle, 3 the sidecar did not answer.
+
+${remoteHelp('Deadline of each Resolve call (default 5000).')}`;
 
 /**
- * `resolve`: answers Resolve offline for a bundle file or a db and prints the ResolveResponse as
- * proto3 JSON (what grpcurl prints): one pretty object for `--context`, one line per input line for
- * `--contexts`. A JSONL line is a RequestContext or a whole ResolveRequest; the policy flags are
- * added to every request.
+ * `resolve`: answers Resolve offline for a bundle file or a db, or asks a running sidecar
+ * (`--server`/`--socket`, through src/client/), and prints the ResolveResponse as proto3 JSON (what
+ * grpcurl prints): one pretty object for `--context`, one line per input line for `--contexts`. A
+ * JSONL line is a RequestContext or a whole ResolveRequest; the policy flags are added to every request.
  */
 export async function runResolve(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -32,12 +48,21 @@ export async function runResolve(args: string[], io: CliIo): Promise<number> {
       'request-policy': { type: 'string', multiple: true, default: [] },
       'key-policy': { type: 'string', multiple: true, default: [] },
       'team-policy': { type: 'string', multiple: true, default: [] },
+      help: { type: 'boolean', short: 'h' },
+      ...REMOTE_CALL_OPTIONS,
     },
     allowPositionals: true,
   });
+  if (values.help === true) {
+    io.stdout.write(HELP);
+    return EXIT.OK;
+  }
   const problems: string[] = [];
   const mode = parseMode(values.mode, problems);
-  const sourceConfig = sourceFromFlags(values, problems);
+  const remote = isRemote(values) ? remoteFromFlags(values, 5000, problems) : undefined;
+  if (remote !== undefined && (values.bundle !== undefined || values.db !== undefined || values.mode !== undefined))
+    problems.push('--bundle, --db and --mode are for answering offline: leave them out with --server or --socket');
+  const sourceConfig = remote === undefined ? offlineSource(values, problems) : undefined;
   if ((values.context === undefined) === (values.contexts === undefined)) problems.push('give exactly one of --context or --contexts');
   if (positionals.length > 0) problems.push(`unexpected argument '${positionals[0]}'`);
   let requests: Located[] = [];
@@ -56,7 +81,29 @@ export async function runResolve(args: string[], io: CliIo): Promise<number> {
     return EXIT.USAGE;
   }
 
-  const source = createSource(sourceConfig);
+  const extra = { request: values['request-policy'], key: values['key-policy'], team: values['team-policy'] };
+  const pretty = values.context !== undefined;
+  if (remote !== undefined) {
+    const client = connect(remote, io, USAGE);
+    if (typeof client === 'number') return client;
+    try {
+      const outputs: string[] = [];
+      for (const { pb, where } of requests) {
+        addPolicies(pb, extra);
+        try {
+          outputs.push(format(ResolveResponse.toJSON(await client.resolve(pb)), pretty));
+        } catch (e) {
+          return reportCallError(e as PdpClientError, where, io);
+        }
+      }
+      io.stdout.write(outputs.map((o) => `${o}\n`).join(''));
+      return EXIT.OK;
+    } finally {
+      client.close();
+    }
+  }
+
+  const source = createSource(sourceConfig as SourceConfig);
   // The answers go to stdout, so the issues go to stderr.
   const loaded = await loadAndCompile(source, mode, io.stderr, io.stderr);
   if (!loaded.ok) return loaded.exitCode;
@@ -64,12 +111,9 @@ export async function runResolve(args: string[], io: CliIo): Promise<number> {
 
   const outputs: string[] = [];
   for (const { pb, where } of requests) {
-    pb.requestPolicies.push(...values['request-policy']);
-    pb.keyPolicies.push(...values['key-policy']);
-    pb.teamPolicies.push(...values['team-policy']);
+    addPolicies(pb, extra);
     try {
-      const json = toResolveResponseJson(resolve(snapshot, toResolveRequest(pb)));
-      outputs.push(values.context !== undefined ? JSON.stringify(json, null, 2) : JSON.stringify(json));
+      outputs.push(format(toResolveResponseJson(resolve(snapshot, toResolveRequest(pb))), pretty));
     } catch (e) {
       io.stderr.write(`${where}: ${PdpError.from(e).message}\n`);
       return EXIT.USAGE;
@@ -77,6 +121,17 @@ export async function runResolve(args: string[], io: CliIo): Promise<number> {
   }
   io.stdout.write(outputs.map((o) => `${o}\n`).join(''));
   return EXIT.OK;
+}
+
+/** One answer: pretty for --context, one line for --contexts. */
+function format(json: unknown, pretty: boolean): string {
+  return pretty ? JSON.stringify(json, null, 2) : JSON.stringify(json);
+}
+
+function addPolicies(pb: PbResolveRequest, extra: { readonly request: string[]; readonly key: string[]; readonly team: string[] }): void {
+  pb.requestPolicies.push(...extra.request);
+  pb.keyPolicies.push(...extra.key);
+  pb.teamPolicies.push(...extra.team);
 }
 
 function parseLine(text: string, where: string): PbResolveRequest {

@@ -111,7 +111,7 @@ describe('guardrail-pdp resolve --db', () => {
     expect(both.stderr).toContain('give exactly one of --bundle or --db');
     const neither = await cli(['resolve', '--context', '{}']);
     expect(neither.code).toBe(2);
-    expect(neither.stderr).toContain('give exactly one of --bundle or --db');
+    expect(neither.stderr).toContain('give --bundle FILE or --db FILE.db to answer offline');
   });
 
   it('exits 2 naming the db when it is not a guardrail-pdp db', async () => {

@@ -12,12 +12,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('every command', () => {
   it('answers --help on stdout with exit 0', async () => {
-    const commands = ['serve', 'validate', 'compile', 'version'];
+    const commands = ['serve', 'validate', 'compile', 'resolve', 'pipeline', 'watch', 'health', 'version'];
     const results = await Promise.all(commands.map((c) => cli(c, '--help')));
     results.forEach((r, i) => {
       expect(r.code, commands[i]).toBe(0);
       expect(r.stdout, commands[i]).toContain(`usage: guardrail-pdp ${commands[i]}`);
     });
+    expect(results[3]!.stdout).toContain('--tls-ca FILE');
   });
 
   it('takes the bundle of validate and compile as FILE or --bundle FILE', async () => {

@@ -132,6 +132,6 @@ describe('guardrail-pdp pipeline', () => {
 
   it('is listed in the top-level help', async () => {
     const r = await cli('help');
-    expect(r.stdout).toContain('pipeline  (--bundle FILE | --db FILE.db) --policy NAME');
+    expect(r.stdout).toContain('pipeline  (--bundle FILE | --db FILE.db | --server ADDR | --socket PATH) --policy NAME');
   });
 });

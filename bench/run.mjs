@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runClient } from './client.mjs';
 import { runInprocess } from './inprocess.mjs';
 import { runPipeline } from './pipeline.mjs';
 import { runLatency } from './latency.mjs';
@@ -22,6 +23,7 @@ import { prepareWorkload } from './workload.mjs';
 const SECTIONS = [
   { name: 'inprocess', load: false, run: (ctx) => runInprocess(ctx) },
   { name: 'pipeline', load: false, run: (ctx) => runPipeline(ctx) },
+  { name: 'client', load: false, run: (ctx) => runClient(ctx) },
   { name: 'throughput', load: true, run: (ctx) => runThroughput(ctx) },
   { name: 'latency', load: true, run: (ctx) => runLatency(ctx) },
   { name: 'reload', load: true, run: (ctx) => runReload(ctx) },

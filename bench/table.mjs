@@ -22,6 +22,23 @@ function pipeline(s, out) {
   for (const name of ['engine', 'handler']) out.push(row([name, `${f(s[name].medianUs)} / ${f(s[name].p99Us)}`], w));
 }
 
+function client(s, out) {
+  out.push(`TypeScript client (src/client/) against the real server (${f(s.attachments)} attachments)`);
+  const h = s.hit;
+  out.push(`cache hit, await client.resolve(): ${f(h.nsPerCall, 0)} ns per call (median of 7 rounds of ${f(h.calls)}; ${f(h.minNs, 0)}-${f(h.maxNs, 0)}), of which the canonical key ${f(h.keyNs, 0)} ns`);
+  const w = [34, 7, 7, 7, 7, 8];
+  out.push(row(['miss: one round trip, µs', 'p50', 'p90', 'p99', 'p99.9', 'max'], w));
+  out.push(row(['new request (server computes it)', ...lat(s.miss.computedUs)], w));
+  out.push(row(["repeated (server's memo)", ...lat(s.miss.memoUs)], w));
+  const z = s.zipf;
+  out.push(`hit rate, Zipf workload: ${f(z.teams)} teams (s=${z.teamExponent}) x ${z.keysPerTeam} keys each (s=${z.keyExponent}) x ${z.models} models (s=${z.modelExponent}, ranked per key), one reload halfway`);
+  const wz = [12, 10, 9, 10, 10, 9, 9, 9, 10];
+  out.push(row(['max entries', 'requests', 'hit rate', '1st half', '2nd half', 'ceiling', 'distinct', 'RPCs', 'KiB held'], wz));
+  const pct = (v) => `${f(v * 100, 1)}%`;
+  for (const r of z.rows) out.push(row([f(r.maxEntries), f(r.requests), pct(r.hitRate), pct(r.firstHalf), pct(r.secondHalf), pct(r.ceiling), f(r.distinctRequests), f(r.rpcs), f(r.bytes / 1024, 0)], wz));
+  out.push('(ceiling: an unbounded cache without reloads, 1 - distinct / requests)');
+}
+
 function throughput(s, out) {
   out.push(`Closed-loop maximum (h2load, ${s.clients} connection x ${s.streams} calls in flight, ${s.seconds} s)`);
   const w = [16, 9, 9, 8, 9, 8, 7];
@@ -97,6 +114,7 @@ function targets(sections, out) {
 const PRINTERS = {
   inprocess,
   pipeline,
+  client,
   throughput,
   latency,
   reload,

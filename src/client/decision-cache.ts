@@ -10,30 +10,36 @@ export type ResolveRequestInput = DeepPartial<ResolveRequest>;
  */
 export type ResolveResult = ResolveResponse & { readonly stale: boolean };
 
-const NONE: readonly string[] = [];
-
 /**
  * The canonical key of a request: every field that Resolve reads, in a fixed order, with a missing
- * scalar (`null`) kept apart from an empty one (`""`), as the server keeps LiteLLM's None apart from
- * "". Lists keep their order. `context: {}` and no context are the same request.
+ * scalar (`-`) kept apart from an empty one (`0:`), as the server keeps LiteLLM's None apart from
+ * "". Lists keep their order. `context: {}` and no context are the same request. Each string is
+ * prefixed by its length, so no value can be mistaken for a separator (and it costs a third of
+ * JSON.stringify: bench/client-child.mjs).
  */
 export function requestKey(r: ResolveRequestInput): string {
   const c = r.context;
-  return JSON.stringify([
-    c?.teamAlias ?? null,
-    c?.keyAlias ?? null,
-    c?.model ?? null,
-    c?.tags ?? NONE,
-    r.requestPolicies ?? NONE,
-    r.keyPolicies ?? NONE,
-    r.teamPolicies ?? NONE,
-  ]);
+  const policies = `|${list(r.requestPolicies)}|${list(r.keyPolicies)}|${list(r.teamPolicies)}`;
+  return c === undefined ? `---0${policies}` : `${scalar(c.teamAlias)}${scalar(c.keyAlias)}${scalar(c.model)}${list(c.tags)}${policies}`;
+}
+
+function scalar(v: string | undefined | null): string {
+  return v === undefined || v === null ? '-' : `${v.length}:${v}`;
+}
+
+function list(v: readonly string[] | undefined): string {
+  if (v === undefined || v.length === 0) return '0';
+  let out = `${v.length}`;
+  for (const x of v) out += `,${x.length}:${x}`;
+  return out;
 }
 
 interface Entry {
   readonly revision: string;
   readonly result: ResolveResult;
   readonly bytes: number;
+  /** Used since it was (re)inserted: spared once by eviction (see DecisionCache). */
+  isUsed: boolean;
   /** The same answer marked stale, built the first time it is needed. */
   staleResult?: ResolveResult;
 }
@@ -49,7 +55,10 @@ const HEAP_PER_WIRE_BYTE = 6;
 /**
  * Resolve answers by canonical request, each tagged with the revision that answered it; at most
  * `maxEntries` answers and `maxBytes` estimated bytes (2 per key character, HEAP_PER_WIRE_BYTE per
- * byte of the encoded answer, ENTRY_OVERHEAD_BYTES each), least recently used evicted first.
+ * byte of the encoded answer, ENTRY_OVERHEAD_BYTES each). Eviction approximates least recently
+ * used with a second chance (CLOCK): a hit only marks its entry used, and eviction, from the
+ * oldest, moves a used entry to the back unmarked instead of dropping it. Moving an entry on
+ * every hit (a Map delete and set) cost more than the rest of a hit together.
  * Which revision is current is the caller's business (the Watch stream); `get` answers only for it.
  */
 export class DecisionCache {
@@ -72,12 +81,11 @@ export class DecisionCache {
     return this.#bytes;
   }
 
-  /** The answer for `key` if it was given by `revision` (and marks it recently used). */
+  /** The answer for `key` if it was given by `revision` (and marks it used). */
   get(key: string, revision: string): ResolveResult | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined || entry.revision !== revision) return undefined;
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
+    entry.isUsed = true;
     return entry.result;
   }
 
@@ -94,12 +102,15 @@ export class DecisionCache {
     const bytes = 2 * key.length + HEAP_PER_WIRE_BYTE * wireBytes + ENTRY_OVERHEAD_BYTES;
     this.#remove(key);
     if (bytes > this.#maxBytes) return;
-    this.#entries.set(key, { revision, result, bytes });
+    this.#entries.set(key, { revision, result, bytes, isUsed: false });
     this.#bytes += bytes;
-    for (const [oldest, entry] of this.#entries) {
-      if (this.#entries.size <= this.#maxEntries && this.#bytes <= this.#maxBytes) break;
+    while (this.#entries.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
+      const [oldest, entry] = this.#entries.entries().next().value as [string, Entry];
       this.#entries.delete(oldest);
-      this.#bytes -= entry.bytes;
+      if (entry.isUsed && oldest !== key) {
+        entry.isUsed = false;
+        this.#entries.set(oldest, entry); // its second chance
+      } else this.#bytes -= entry.bytes;
     }
   }
 

@@ -60,11 +60,13 @@ export function* validateBundle(bundle: Bundle, parsed: ParsedBundle, mode: Vali
     yield;
   }
 
-  // LiteLLM never validates attachments: one naming no defined policy silently never applies.
+  // LiteLLM never validates attachments: one naming no defined policy silently never applies. One
+  // without `policy` names the policy "" (LiteLLM's loader defaults it to ""), which applies if defined.
   for (const a of parsed.attachments) {
     const path = ['policy_attachments', a.index];
-    if (a.policy === '') report('warning', 'unknown_policy', 'attachment has no policy: LiteLLM matches it but never applies anything', path);
-    else if (!isDefined(a.policy)) {
+    if (a.policy === '') {
+      if (!isDefined('')) report('warning', 'unknown_policy', 'attachment has no policy, and no policy named "" is defined: LiteLLM matches it but never applies anything', path);
+    } else if (!isDefined(a.policy)) {
       report('warning', 'unknown_policy', `attachment names policy '${a.policy}', which is not defined; LiteLLM never applies it`, [...path, 'policy']);
     }
     yield;

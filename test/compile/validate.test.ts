@@ -245,6 +245,10 @@ policy_attachments:
     ]);
   });
 
+  it('does not warn about an attachment without a policy when a policy named "" is defined: it applies that one', () => {
+    expect(validate('policies:\n  "": {}\npolicy_attachments:\n  - scope: "*"\n')).toEqual([]);
+  });
+
   it('does not warn about an attachment to a policy that failed to parse', () => {
     expect(validate('policies:\n  broken: {guardrails: pii}\npolicy_attachments:\n  - policy: broken\n')).toEqual([]);
   });

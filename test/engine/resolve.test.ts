@@ -178,3 +178,21 @@ policy_attachments:
     expect(d.guardrails).toEqual(['g3', 'other']);
   });
 });
+
+describe('resolve: an attachment without a policy (docs/semantics.md §3)', () => {
+  it('applies the policy named "", as LiteLLM\'s loader defaults the name to ""; its chain is empty, as LiteLLM\'s walk stops at an empty name', () => {
+    const yaml = 'guardrails:\n  - {guardrail_name: g, litellm_params: {guardrail: presidio}}\npolicies:\n  "":\n    guardrails: {add: [g]}\n    pipeline: {steps: [{guardrail: g}]}\npolicy_attachments:\n  - {teams: [t]}\n';
+    const snapshot = snapshotOf(yaml);
+    const d = resolve(snapshot, req({ teamAlias: 't' }));
+    expect(d.appliedPolicies).toEqual(['']);
+    expect(d.matchedPolicies).toEqual([expect.objectContaining({ policyName: '', matchedVia: 'team:t', applied: true, inheritanceChain: [], guardrails: [] })]);
+    expect(d.pipelines.map((p) => p.policyName)).toEqual(['']);
+    expect(resolve(snapshot, req({ teamAlias: 'other' })).appliedPolicies).toEqual([]);
+  });
+
+  it('applies nothing when no policy is named ""', () => {
+    const d = resolve(snapshotOf('policies:\n  p: {}\npolicy_attachments:\n  - {scope: "*"}\n'), req({}));
+    expect(d.guardrails).toEqual([]);
+    expect(d.appliedPolicies).toEqual([]);
+  });
+});

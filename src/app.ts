@@ -1,6 +1,7 @@
 import type { Logger, LevelWithSilent } from 'pino';
 import { Activator } from './activation/activator.js';
 import { SnapshotHolder } from './activation/holder.js';
+import type { EnvLookup } from './guardrails/env-references.js';
 import { HttpPool } from './guardrails/generic-api/http-pool.js';
 import { PdpError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -37,6 +38,12 @@ export interface AppConfig {
   readonly allowShrink?: boolean;
   /** The loader thread's heap in MB: a bundle or db that needs more to load fails to load (unset: Node's default). */
   readonly loaderHeapMb?: number;
+  /** Guardrails the sidecar cannot execute fail the activation instead of being warnings (`--require-executable`). */
+  readonly requireExecutable?: boolean;
+  /** LiteLLM's content filter categories directory (`--content-filter-categories`), for built-in category names. */
+  readonly contentFilterCategoriesDir?: string;
+  /** The sidecar's environment, for guardrails' `os.environ/NAME` values (cli/ fills it from process.env). */
+  readonly lookupEnv?: EnvLookup;
 }
 
 /** Replaceable parts, for tests. */
@@ -69,6 +76,7 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
     createSource(config.source, {
       debounceMs: config.debounceMs,
       loaderHeapMb: config.loaderHeapMb,
+      contentFilterCategoriesDir: config.contentFilterCategoriesDir,
       onWatchError: (err) =>
         log.child({ component: 'source' }).error({ err, origin: config.source.path }, `watching ${config.source.path} failed; changes may go unnoticed until restart`),
     });
@@ -84,6 +92,8 @@ export function createApp(config: AppConfig, overrides: AppOverrides = {}): App 
     holder,
     mode: config.mode,
     allowShrink: config.allowShrink,
+    lookupEnv: config.lookupEnv,
+    requireExecutable: config.requireExecutable,
     guardrailEnv: {
       get dispatcher() {
         return httpPool.dispatcher;

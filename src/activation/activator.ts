@@ -3,6 +3,7 @@ import { compile, revisionOf } from '../compile/compile.js';
 import { issueAt } from '../compile/issues.js';
 import { runSliced } from '../steps.js';
 import { PdpError } from '../errors.js';
+import type { EnvLookup } from '../guardrails/env-references.js';
 import type { GuardrailEnv } from '../guardrails/kind.js';
 import type { Bundle } from '../model/bundle.js';
 import type { Issue } from '../model/issue.js';
@@ -57,6 +58,10 @@ export interface ActivatorOptions {
   readonly mode: ValidationMode;
   /** Passed to compile: what guardrails use at run time (the app's HTTP pool, observers). */
   readonly guardrailEnv?: GuardrailEnv;
+  /** Passed to compile: the sidecar's environment, for guardrails' `os.environ/NAME` values. */
+  readonly lookupEnv?: EnvLookup;
+  /** Passed to compile: guardrails the sidecar cannot execute are errors (`--require-executable`). */
+  readonly requireExecutable?: boolean;
   /** Activates reloads that drop more than half of what is served (see `shrinkRefusal`), without the bundle's marker. */
   readonly allowShrink?: boolean;
   readonly log: Logger;
@@ -180,7 +185,8 @@ export class Activator implements ActivationEvents {
       if (serving !== undefined && revisionOf(bundle.hash, mode) === serving.revision)
         return { kind: 'unchanged', snapshot: serving, issues: serving.warnings, ...timing() };
       // In slices: compiling 10,000 policies takes a few hundred milliseconds, which must not stall RPCs.
-      const compiled = await runSliced(compile(bundle, { mode, guardrailEnv: this.#opts.guardrailEnv }));
+      const { guardrailEnv, lookupEnv, requireExecutable } = this.#opts;
+      const compiled = await runSliced(compile(bundle, { mode, guardrailEnv, lookupEnv, requireExecutable }));
       if (!compiled.ok) {
         const errors = compiled.issues.filter((i) => i.severity === 'error').length;
         const message = `bundle ${source.origin} has ${errors} error(s); not activated`;

@@ -4,16 +4,19 @@ import { writeSqliteDb } from '../sources/sqlite/sqlite-writer.js';
 import { createSource } from '../sources/create-source.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
-import { bundleFileArgument, loadAndCompile } from './load.js';
+import { bundleFileArgument, COMPILE_FLAGS, compileSettings, loadAndCompile } from './load.js';
 import { countIssues } from './report.js';
 import { finish } from '../steps.js';
 
-const USAGE = 'usage: guardrail-pdp compile (BUNDLE | --bundle BUNDLE) -o FILE.db [--mode strict|compat]\n';
+const USAGE =
+  'usage: guardrail-pdp compile (BUNDLE | --bundle BUNDLE) -o FILE.db [--mode strict|compat]\n' +
+  '         [--require-executable] [--content-filter-categories DIR]\n';
 
 const HELP = `${USAGE}
 Writes a bundle that validates in the mode as a SQLite db with LiteLLM's policy tables, for
 'serve --db' (docs/sqlite-db.md), replacing FILE.db atomically. Prints every issue as validate does.
 SOURCE_DATE_EPOCH (seconds), when set, fixes the db's timestamps, so the same bundle gives the same file.
+--require-executable and --content-filter-categories DIR mean what they mean for serve (docs/cli.md).
 
 Exit 0 written, 1 bundle invalid (nothing written), 2 bad option, unreadable bundle or unwritable db.
 `;
@@ -28,7 +31,7 @@ Exit 0 written, 1 bundle invalid (nothing written), 2 bad option, unreadable bun
 export async function runCompile(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { bundle: { type: 'string' }, output: { type: 'string', short: 'o' }, mode: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { bundle: { type: 'string' }, output: { type: 'string', short: 'o' }, mode: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...COMPILE_FLAGS },
     allowPositionals: true,
   });
   if (values.help === true) {
@@ -46,7 +49,9 @@ export async function runCompile(args: string[], io: CliIo): Promise<number> {
   }
   const output = values.output as string;
 
-  const loaded = await loadAndCompile(createSource({ kind: 'bundle', path }), mode, io.stdout, io.stderr, `; ${output} not written`);
+  const settings = compileSettings(values, io.env);
+  const source = createSource({ kind: 'bundle', path }, { contentFilterCategoriesDir: settings.contentFilterCategoriesDir });
+  const loaded = await loadAndCompile(source, mode, io.stdout, io.stderr, `; ${output} not written`, undefined, settings);
   if (!loaded.ok) return loaded.exitCode;
   const { bundle } = loaded;
 

@@ -50,6 +50,8 @@ export const SERVE_OPTIONS = Object.freeze([
   { flag: 'insecure-listen', env: 'PDP_INSECURE_LISTEN', help: 'Allow a plaintext decision API on a non-loopback --listen address.', default: 'false', isBoolean: true },
   { flag: 'loader-heap-mb', value: 'MB', env: 'PDP_LOADER_HEAP_MB', help: 'Heap a loader thread may use to read and parse the bundle or db (16..65536); a larger load fails and the last good snapshot keeps serving. Raise it with the memory limit.', default: String(DEFAULTS.loaderHeapMb) },
   { flag: 'allow-shrink', env: 'PDP_ALLOW_SHRINK', help: 'Activate reloads that drop more than half of the served policies and attachments (refused by default once 10 are served).', default: 'false', isBoolean: true },
+  { flag: 'require-executable', env: 'PDP_REQUIRE_EXECUTABLE', help: 'Refuse a bundle with a guardrail the sidecar cannot execute (an unknown kind, or a setting it does not run) instead of warning.', default: 'false', isBoolean: true },
+  { flag: 'content-filter-categories', value: 'DIR', env: 'PDP_CONTENT_FILTER_CATEGORIES', help: "LiteLLM's content filter categories directory (.../litellm_content_filter/categories), for built-in category names." },
 ] as const satisfies readonly ServeOption[]);
 
 type Flag = (typeof SERVE_OPTIONS)[number]['flag'];
@@ -100,6 +102,7 @@ export function loadServeConfig(flags: ServeFlags, env: Readonly<Record<string, 
   const loaderHeapMb = parseNumber(raw['loader-heap-mb'], 'loader-heap-mb', DEFAULTS.loaderHeapMb, 16, 65_536, true, problems);
   const isInsecureListenAllowed = parseBoolean(raw['insecure-listen'], 'insecure-listen', problems);
   const allowShrink = parseBoolean(raw['allow-shrink'], 'allow-shrink', problems);
+  const requireExecutable = parseBoolean(raw['require-executable'], 'require-executable', problems);
   const tls = loadTls(raw, problems);
   const hasTls = raw['tls-cert'] !== undefined && raw['tls-key'] !== undefined;
   const refusal = listen === undefined ? undefined : listenRefusal(listen, hasTls, isInsecureListenAllowed);
@@ -120,8 +123,16 @@ export function loadServeConfig(flags: ServeFlags, env: Readonly<Record<string, 
     loaderHeapMb,
     isInsecureListenAllowed,
     allowShrink,
+    requireExecutable,
+    ...(raw['content-filter-categories'] === undefined ? {} : { contentFilterCategoriesDir: raw['content-filter-categories'] }),
+    lookupEnv: envLookup(env),
     ...(tls === undefined ? {} : { tls }),
   };
+}
+
+/** The environment as guardrails' `os.environ/NAME` values read it: the one place it is handed down. */
+export function envLookup(env: Readonly<Record<string, string | undefined>>): (name: string) => string | undefined {
+  return (name) => (Object.hasOwn(env, name) ? env[name] : undefined);
 }
 
 function parseNumber(

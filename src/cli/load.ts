@@ -1,6 +1,8 @@
 import { compile } from '../compile/compile.js';
 import { PdpError } from '../errors.js';
+import type { EnvLookup } from '../guardrails/env-references.js';
 import type { GuardrailEnv } from '../guardrails/kind.js';
+import { envLookup } from './config.js';
 import type { Bundle } from '../model/bundle.js';
 import type { Issue } from '../model/issue.js';
 import type { ValidationMode } from '../model/policy.js';
@@ -10,6 +12,29 @@ import type { PolicySource } from '../sources/source.js';
 import { EXIT } from './io.js';
 import { countIssues, formatIssue } from './report.js';
 import { finish } from '../steps.js';
+
+/** The compile flags every command that compiles takes, as `serve` does (parseArgs options). */
+export const COMPILE_FLAGS = Object.freeze({
+  'require-executable': { type: 'boolean' },
+  'content-filter-categories': { type: 'string' },
+} as const);
+
+/** What the compile flags and the environment say, for loadAndCompile and createSource. */
+export interface CompileSettings {
+  readonly lookupEnv: EnvLookup;
+  readonly requireExecutable: boolean;
+  readonly contentFilterCategoriesDir: string | undefined;
+}
+
+/** The compile settings of a command: its flags, else serve's PDP_* variables, and the environment for os.environ/ values. */
+export function compileSettings(
+  values: { readonly 'require-executable'?: boolean; readonly 'content-filter-categories'?: string },
+  env: Readonly<Record<string, string | undefined>>,
+): CompileSettings {
+  const required = values['require-executable'] ?? ['true', '1'].includes(env.PDP_REQUIRE_EXECUTABLE ?? '');
+  const dir = values['content-filter-categories'] ?? (env.PDP_CONTENT_FILTER_CATEGORIES || undefined);
+  return { lookupEnv: envLookup(env), requireExecutable: required, contentFilterCategoriesDir: dir };
+}
 
 /** A compiled source, or the exit code after the problem was printed. */
 export type Loaded =
@@ -21,7 +46,8 @@ export type Loaded =
  * An unreadable or unparseable source exits 2 (its message on `err`); a bundle with errors exits 1
  * after the summary line `<origin>: invalid (N errors, M warnings; mode M)<invalidNote>`.
  * `guardrailEnv` is what compiled guardrails use at run time (a command that runs checks passes
- * its own HTTP pool, and closes it); unset, defaults apply.
+ * its own HTTP pool, and closes it); unset, defaults apply. `settings` carry the compile flags and
+ * the environment (compileSettings).
  */
 export async function loadAndCompile(
   source: PolicySource,
@@ -30,6 +56,7 @@ export async function loadAndCompile(
   err: NodeJS.WritableStream,
   invalidNote = '',
   guardrailEnv?: GuardrailEnv,
+  settings?: CompileSettings,
 ): Promise<Loaded> {
   let bundle: Bundle;
   try {
@@ -40,7 +67,8 @@ export async function loadAndCompile(
     err.write(`${error.message}\n`);
     return { ok: false, exitCode: EXIT.UNREADABLE };
   }
-  const result = finish(compile(bundle, guardrailEnv === undefined ? { mode } : { mode, guardrailEnv }));
+  const extras = settings === undefined ? {} : { lookupEnv: settings.lookupEnv, requireExecutable: settings.requireExecutable };
+  const result = finish(compile(bundle, guardrailEnv === undefined ? { mode, ...extras } : { mode, guardrailEnv, ...extras }));
   for (const issue of result.issues) out.write(`${formatIssue(issue)}\n`);
   if (!result.ok) {
     out.write(`${source.origin}: invalid (${countIssues(result.issues)}; mode ${mode})${invalidNote}\n`);

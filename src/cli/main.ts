@@ -33,6 +33,7 @@ Commands:
   version   Print the version.
 
 'guardrail-pdp COMMAND --help' describes a command and all its options (TLS for --server too).
+Every command that compiles takes --require-executable and --content-filter-categories DIR, as serve does.
 `;
 
 /** Runs one command line; resolves to the exit code. */

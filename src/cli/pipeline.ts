@@ -10,7 +10,7 @@ import { executePipelineRequestFromJson } from './request-json.js';
 import { createSource } from '../sources/create-source.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
-import { loadAndCompile } from './load.js';
+import { COMPILE_FLAGS, compileSettings, loadAndCompile } from './load.js';
 import { connect, isRemote, offlineSource, REMOTE_CALL_OPTIONS, REMOTE_USAGE, remoteFromFlags, remoteHelp, reportCallError } from './remote.js';
 import { ExecutePipelineResponse } from '../gen/guardrail/pdp/v1/pipeline.js';
 import type { PdpClientError } from '../client/index.js';
@@ -18,6 +18,7 @@ import type { SourceConfig } from '../sources/create-source.js';
 
 const USAGE =
   'usage: guardrail-pdp pipeline (--bundle FILE | --db FILE.db) --policy NAME [--mode strict|compat] --input (JSON | @FILE | -)\n' +
+  '         [--require-executable] [--content-filter-categories DIR]\n' +
   `       guardrail-pdp pipeline ${REMOTE_USAGE} [--timeout-ms MS]\n         --policy NAME --input (JSON | @FILE | -)\n` +
   '         --input holds the ExecutePipelineRequest in proto3 JSON, e.g. {"messages":[{"role":"user","content":"hi"}]};\n' +
   '         @FILE reads it from a file, - from stdin. Without --policy, the input names policy_name or an inline pipeline.\n';
@@ -51,6 +52,7 @@ export async function runPipeline(args: string[], io: CliIo, stdin: NodeJS.Reada
       input: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...REMOTE_CALL_OPTIONS,
+      ...COMPILE_FLAGS,
     },
     allowPositionals: true,
   });
@@ -61,8 +63,9 @@ export async function runPipeline(args: string[], io: CliIo, stdin: NodeJS.Reada
   const problems: string[] = [];
   const mode = parseMode(values.mode, problems);
   const remote = isRemote(values) ? remoteFromFlags(values, 30_000, problems) : undefined;
-  if (remote !== undefined && (values.bundle !== undefined || values.db !== undefined || values.mode !== undefined))
-    problems.push('--bundle, --db and --mode are for running offline: leave them out with --server or --socket');
+  const offlineOnly = [values.bundle, values.db, values.mode, values['require-executable'], values['content-filter-categories']];
+  if (remote !== undefined && offlineOnly.some((v) => v !== undefined))
+    problems.push('--bundle, --db, --mode and the compile flags are for running offline: leave them out with --server or --socket');
   const sourceConfig = remote === undefined ? offlineSource(values, problems) : undefined;
   if (values.input === undefined) problems.push('give --input');
   if (positionals.length > 0) problems.push(`unexpected argument '${positionals[0]}'`);
@@ -97,12 +100,13 @@ export async function runPipeline(args: string[], io: CliIo, stdin: NodeJS.Reada
     }
   }
 
-  const source = createSource(sourceConfig as SourceConfig);
+  const settings = compileSettings(values, io.env);
+  const source = createSource(sourceConfig as SourceConfig, { contentFilterCategoriesDir: settings.contentFilterCategoriesDir });
   const httpPool = new HttpPool();
   try {
     // The answer goes to stdout, so the issues go to stderr.
     // An HttpPool is a GuardrailEnv: its dispatcher getter creates the pool only if a guardrail needs it.
-    const loaded = await loadAndCompile(source, mode, io.stderr, io.stderr, '', httpPool);
+    const loaded = await loadAndCompile(source, mode, io.stderr, io.stderr, '', httpPool, settings);
     if (!loaded.ok) return loaded.exitCode;
     const { snapshot } = loaded;
     const onCheckError: CheckErrorListener = (guardrail, err) =>

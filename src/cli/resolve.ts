@@ -8,7 +8,7 @@ import { isContextJson, resolveRequestFromJson } from './request-json.js';
 import { createSource, type SourceConfig } from '../sources/create-source.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
-import { loadAndCompile } from './load.js';
+import { COMPILE_FLAGS, compileSettings, loadAndCompile } from './load.js';
 import { connect, isRemote, offlineSource, REMOTE_CALL_OPTIONS, REMOTE_USAGE, remoteFromFlags, remoteHelp, reportCallError } from './remote.js';
 import { ResolveResponse } from '../gen/guardrail/pdp/v1/resolve.js';
 import type { PdpClientError } from '../client/index.js';
@@ -16,6 +16,7 @@ import type { PdpClientError } from '../client/index.js';
 const USAGE =
   'usage: guardrail-pdp resolve (--bundle FILE | --db FILE.db) [--mode strict|compat] (--context JSON | --contexts FILE.jsonl)\n' +
   '         [--request-policy NAME]... [--key-policy NAME]... [--team-policy NAME]...\n' +
+  '         [--require-executable] [--content-filter-categories DIR]\n' +
   `       guardrail-pdp resolve ${REMOTE_USAGE} [--timeout-ms MS]\n` +
   '         (--context JSON | --contexts FILE.jsonl) [--request-policy NAME]... [--key-policy NAME]... [--team-policy NAME]...\n';
 
@@ -24,7 +25,8 @@ Answers Resolve and prints the ResolveResponse as proto3 JSON (as grpcurl prints
 bundle file or db, or from a running sidecar. One object for --context, one line per input line for
 --contexts. A JSONL line is a RequestContext ({"team_alias": ..., "model": ...}) or a whole
 ResolveRequest ({"context": {...}, "request_policies": [...]}); unknown fields are errors. The
-policy flags are added to every request.
+policy flags are added to every request. Offline, --require-executable and
+--content-filter-categories DIR mean what they mean for serve (docs/cli.md).
 
 Exit 0 answered, 1 bundle invalid, 2 bad input or unreadable bundle, 3 the sidecar did not answer.
 
@@ -50,6 +52,7 @@ export async function runResolve(args: string[], io: CliIo): Promise<number> {
       'team-policy': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h' },
       ...REMOTE_CALL_OPTIONS,
+      ...COMPILE_FLAGS,
     },
     allowPositionals: true,
   });
@@ -60,8 +63,9 @@ export async function runResolve(args: string[], io: CliIo): Promise<number> {
   const problems: string[] = [];
   const mode = parseMode(values.mode, problems);
   const remote = isRemote(values) ? remoteFromFlags(values, 5000, problems) : undefined;
-  if (remote !== undefined && (values.bundle !== undefined || values.db !== undefined || values.mode !== undefined))
-    problems.push('--bundle, --db and --mode are for answering offline: leave them out with --server or --socket');
+  const offlineOnly = [values.bundle, values.db, values.mode, values['require-executable'], values['content-filter-categories']];
+  if (remote !== undefined && offlineOnly.some((v) => v !== undefined))
+    problems.push('--bundle, --db, --mode and the compile flags are for answering offline: leave them out with --server or --socket');
   const sourceConfig = remote === undefined ? offlineSource(values, problems) : undefined;
   if ((values.context === undefined) === (values.contexts === undefined)) problems.push('give exactly one of --context or --contexts');
   if (positionals.length > 0) problems.push(`unexpected argument '${positionals[0]}'`);
@@ -103,9 +107,10 @@ export async function runResolve(args: string[], io: CliIo): Promise<number> {
     }
   }
 
-  const source = createSource(sourceConfig as SourceConfig);
+  const settings = compileSettings(values, io.env);
+  const source = createSource(sourceConfig as SourceConfig, { contentFilterCategoriesDir: settings.contentFilterCategoriesDir });
   // The answers go to stdout, so the issues go to stderr.
-  const loaded = await loadAndCompile(source, mode, io.stderr, io.stderr);
+  const loaded = await loadAndCompile(source, mode, io.stderr, io.stderr, '', undefined, settings);
   if (!loaded.ok) return loaded.exitCode;
   const { snapshot } = loaded;
 

@@ -2,28 +2,29 @@ import { parseArgs } from 'node:util';
 import { createSource } from '../sources/create-source.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
-import { bundleFileArgument, loadAndCompile } from './load.js';
+import { bundleFileArgument, COMPILE_FLAGS, compileSettings, loadAndCompile } from './load.js';
 import { countIssues } from './report.js';
 
-const USAGE = 'usage: guardrail-pdp validate (FILE | --bundle FILE) [--mode strict|compat]\n';
+const USAGE = 'usage: guardrail-pdp validate (FILE | --bundle FILE) [--mode strict|compat] [--require-executable] [--content-filter-categories DIR]\n';
 
 const HELP = `${USAGE}
 Validates a bundle file (YAML or JSON) as serve would load it, and prints every issue
 (file:line:column: severity rule: message [path]), then a summary with the revision.
 --mode strict (default) rejects what LiteLLM's validator reports as errors; compat loads what
-LiteLLM would, reporting those as warnings.
+LiteLLM would, reporting those as warnings. --require-executable and --content-filter-categories DIR
+mean what they mean for serve (docs/cli.md).
 
 Exit 0 valid (warnings allowed), 1 invalid, 2 unreadable or unparseable.
 `;
 
 /**
- * `validate (FILE | --bundle FILE) [--mode strict|compat]`: prints every issue, then a summary.
- * Exit 0 valid (warnings allowed), 1 invalid, 2 unreadable or unparseable.
+ * `validate (FILE | --bundle FILE) [--mode strict|compat] [--require-executable] [--content-filter-categories DIR]`:
+ * prints every issue, then a summary. Exit 0 valid (warnings allowed), 1 invalid, 2 unreadable or unparseable.
  */
 export async function runValidate(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { bundle: { type: 'string' }, mode: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { bundle: { type: 'string' }, mode: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...COMPILE_FLAGS },
     allowPositionals: true,
   });
   if (values.help === true) {
@@ -37,7 +38,9 @@ export async function runValidate(args: string[], io: CliIo): Promise<number> {
     io.stderr.write(`${problems.join('\n')}\n${USAGE}`);
     return EXIT.USAGE;
   }
-  const loaded = await loadAndCompile(createSource({ kind: 'bundle', path }), mode, io.stdout, io.stderr);
+  const settings = compileSettings(values, io.env);
+  const source = createSource({ kind: 'bundle', path }, { contentFilterCategoriesDir: settings.contentFilterCategoriesDir });
+  const loaded = await loadAndCompile(source, mode, io.stdout, io.stderr, '', undefined, settings);
   if (!loaded.ok) return loaded.exitCode;
   const s = loaded.snapshot;
   io.stdout.write(

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { compileGuardrails } from '../guardrails/index.js';
+import type { EnvLookup } from '../guardrails/env-references.js';
 import type { GuardrailEnv } from '../guardrails/kind.js';
 import type { Bundle } from '../model/bundle.js';
 import { compareIssues, type Issue } from '../model/issue.js';
@@ -18,6 +19,13 @@ export interface CompileOptions {
   readonly mode: ValidationMode;
   /** What compiled guardrails use at run time (HTTP pool, observers); defaults apply when unset. */
   readonly guardrailEnv?: GuardrailEnv;
+  /**
+   * Reads the sidecar's environment for guardrails' `os.environ/NAME` values (cli/ passes
+   * process.env in; nothing below cli/ reads it). Unset: no variable is set.
+   */
+  readonly lookupEnv?: EnvLookup;
+  /** Guardrails the sidecar cannot execute are errors, not warnings (`--require-executable`). */
+  readonly requireExecutable?: boolean;
   /** Clock for `loadedAt`; tests pass a fixed one. */
   readonly now?: () => Date;
 }
@@ -58,7 +66,14 @@ export function* compile(bundle: Bundle, options: CompileOptions): Steps<Compile
     yield;
   }
 
-  const guardrails = compileGuardrails(parsed.guardrails, options.guardrailEnv ?? {}, options.mode, (spec, severity, rule, message, path) =>
+  const guardrailOptions = {
+    env: options.guardrailEnv ?? {},
+    mode: options.mode,
+    lookupEnv: options.lookupEnv,
+    requireExecutable: options.requireExecutable,
+    files: bundle.files,
+  };
+  const guardrails = compileGuardrails(parsed.guardrails, guardrailOptions, (spec, severity, rule, message, path) =>
     issues.push(issueAt(bundle, severity, rule, message, ['guardrails', spec.index, 'litellm_params', ...path])),
   );
   yield;

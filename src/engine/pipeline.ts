@@ -168,7 +168,8 @@ function actionFor(step: PipelineStepSpec, verdict: GuardrailVerdict): Action {
 }
 
 function notExecutable(guardrail: CompiledGuardrail): GuardrailVerdict {
-  return { outcome: 'error', detail: `guardrail '${guardrail.name}' (kind ${guardrail.kind}) is not executable in the sidecar` };
+  const reason = guardrail.notExecutable === undefined ? '' : `: ${guardrail.notExecutable}`;
+  return { outcome: 'error', detail: `guardrail '${guardrail.name}' (kind ${guardrail.kind}) is not executable in the sidecar${reason}` };
 }
 
 function contentOf(m: ChatMessage): string {

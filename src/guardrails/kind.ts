@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { DocPath } from '../model/bundle.js';
+import type { BundleFiles, DocPath } from '../model/bundle.js';
 import type { GuardrailCheck } from '../model/guardrail.js';
 import type { Severity } from '../model/issue.js';
 import type { GuardrailSpec, ValidationMode } from '../model/policy.js';
@@ -34,6 +34,15 @@ export interface GuardrailCompileContext {
   readonly env: GuardrailEnv;
   readonly mode: ValidationMode;
   readonly report: ReportGuardrailProblem;
+  /**
+   * Reports a setting LiteLLM accepts but the sidecar cannot run (e.g. an image model): the
+   * guardrail stays defined for Resolve, and its pipeline steps end in ERROR. compileGuardrails
+   * turns all of a guardrail's reasons into one `not_executable` warning (an error with
+   * --require-executable). Unset (a kind compiled on its own, in tests): reported as errors.
+   */
+  readonly unsupported?: (message: string, path: DocPath) => void;
+  /** The files the bundle names, as its source read them (see model/bundle.ts); none when unset. */
+  readonly files?: BundleFiles;
 }
 
 /** A compiled check and its time limit for steps that set none. */

@@ -17,6 +17,10 @@ export const COMMON_GUARDRAIL_KEYS: ReadonlySet<string> = new Set(['guardrail', 
 export interface ParamReporter {
   error(message: string, path: DocPath): void;
   warn(message: string, path: DocPath): void;
+  /** A setting LiteLLM accepts that the sidecar cannot run: the guardrail is then not executable (see GuardrailCompileContext.unsupported). */
+  unsupported(message: string, path: DocPath): void;
+  /** Whether any setting was reported unsupported. */
+  readonly hasUnsupported: boolean;
   /** Any severity and rule (e.g. `unsafe_regex`). */
   report(severity: Severity, rule: GuardrailProblemRule, message: string, path: DocPath): void;
   readonly hasErrors: boolean;
@@ -29,6 +33,7 @@ export type GuardrailProblemRule = Parameters<ReportGuardrailProblem>[1];
 export function createParamReporter(spec: GuardrailSpec, ctx: GuardrailCompileContext): ParamReporter {
   const prefix = `guardrail '${spec.name}' (${spec.kind}): `;
   let hasErrors = false;
+  let hasUnsupported = false;
   const report = (severity: Severity, rule: GuardrailProblemRule, message: string, path: DocPath): void => {
     if (severity === 'error') hasErrors = true;
     ctx.report(severity, rule, prefix + message, path);
@@ -36,9 +41,17 @@ export function createParamReporter(spec: GuardrailSpec, ctx: GuardrailCompileCo
   return {
     error: (message, path) => report('error', 'invalid_guardrail_config', message, path),
     warn: (message, path) => report('warning', 'invalid_guardrail_config', message, path),
+    unsupported: (message, path) => {
+      hasUnsupported = true;
+      if (ctx.unsupported !== undefined) ctx.unsupported(message, path);
+      else report('error', 'invalid_guardrail_config', message, path);
+    },
     report,
     get hasErrors() {
       return hasErrors;
+    },
+    get hasUnsupported() {
+      return hasUnsupported;
     },
   };
 }

@@ -27,14 +27,36 @@ export interface DuplicateKey {
 }
 
 /**
+ * A file a bundle names, as its source read it (sources/referenced-files.ts): parsed YAML or JSON
+ * data, or why it could not be read. `shown` is how messages name it (the path as the bundle
+ * wrote it, or a built-in category's file); `hash` is of its bytes.
+ */
+export type BundleFile =
+  | { readonly ok: true; readonly shown: string; readonly hash: string; readonly data: unknown }
+  | { readonly ok: false; readonly shown: string; readonly problem: 'outside' | 'missing' | 'unreadable' | 'unparseable'; readonly message: string };
+
+/**
+ * The files a bundle names, by key: `file:<path as written>` for a path relative to the bundle's
+ * directory (a content filter's `category_file` or `blocked_words_file`), `category:<name>` for a
+ * LiteLLM built-in category read from --content-filter-categories. A key that is absent was not
+ * read: a built-in category without that directory.
+ */
+export type BundleFiles = ReadonlyMap<string, BundleFile>;
+
+/**
  * What a source yields: the parsed document, where it came from, and a content hash.
  * Not trusted yet: `compile` validates it.
  */
 export interface Bundle {
   /** Where it came from: a file path (or db path). */
   readonly origin: string;
-  /** sha256, hex, of the content (a file's bytes; a db's rows as canonical JSON). Equal hashes mean equal bundles. */
+  /**
+   * sha256, hex, of the content (a file's bytes; a db's rows as canonical JSON), and of every file
+   * it names when it names any. Equal hashes mean equal bundles.
+   */
   readonly hash: string;
+  /** The files the bundle names (see BundleFiles); absent or empty when it names none. */
+  readonly files?: BundleFiles;
   /** The parsed document (`guardrails:`, `policies:`, `policy_attachments:`), plain JS values. */
   readonly data: unknown;
   /** Where a node of `data` is in the source, when the source knows (YAML and JSON do). */

@@ -45,8 +45,13 @@ export interface CompiledGuardrail {
   readonly name: string;
   readonly kind: string;
   readonly spec: GuardrailSpec;
-  /** Undefined for kinds the sidecar does not execute (e.g. presidio): the gateway runs those. */
+  /**
+   * Undefined for guardrails the sidecar does not execute: kinds it does not know (e.g. presidio)
+   * and built-in kinds with settings it does not support. The gateway runs those.
+   */
   readonly check: GuardrailCheck | undefined;
+  /** Why a built-in kind is not executable (the settings it does not support); undefined otherwise. */
+  readonly notExecutable?: string;
   /** The time limit for a step that sets none. */
   readonly timeoutMs: number;
 }

@@ -20,6 +20,9 @@ export type IssueRule =
   | 'duplicate_guardrail' // two guardrails share a guardrail_name
   | 'invalid_guardrail_config' // a guardrail's litellm_params are unusable for its kind
   | 'unsafe_regex' // a regex that can backtrack catastrophically (exponential or polynomial time)
+  | 'not_executable' // a guardrail the sidecar cannot run (its steps end in ERROR); an error with --require-executable
+  | 'missing_env_var' // an os.environ/NAME value whose variable is not set
+  | 'invalid_file' // a file the bundle names is outside its directory, missing, too large or unreadable
   | 'drastic_shrink'; // a reload that would drop more than half of the serving policies and attachments
 
 /**

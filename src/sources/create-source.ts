@@ -8,7 +8,10 @@ export interface SourceConfig {
   readonly path: string;
 }
 
-/** How `serve` runs a source: watching it, and loading it within a memory limit (the one-shot CLI commands do neither). */
+/**
+ * How a source runs: `serve` watches it and loads it within a memory limit (the one-shot CLI
+ * commands do neither); both may give the content filter categories directory.
+ */
 export interface SourceOptions {
   /** Quiet period after a change before it is reported (coalesces bursts of writes). */
   readonly debounceMs?: number;
@@ -16,6 +19,8 @@ export interface SourceOptions {
   readonly onWatchError?: (err: Error) => void;
   /** The loader thread's heap in MB (see `loaderLimits`); unset, Node's default. */
   readonly loaderHeapMb?: number;
+  /** LiteLLM's content filter categories directory: where built-in category names are read from. */
+  readonly contentFilterCategoriesDir?: string;
 }
 
 /** The one place that turns "bundle file or db" into a PolicySource, for `serve` and every CLI command. */

@@ -71,7 +71,7 @@ describe('resolve --server / --socket', () => {
   it('refuses a source and a server together, and offline flags with a server', async () => {
     const r = await cli('resolve', '--bundle', EXAMPLE, '--server', '127.0.0.1:1', '--mode', 'compat', '--context', '{}');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--bundle, --db and --mode are for answering offline');
+    expect(r.stderr).toContain('--bundle, --db, --mode and the compile flags are for answering offline');
     const none = await cli('resolve', '--context', '{}');
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('give --bundle FILE or --db FILE.db to answer offline, or --server or --socket to ask a running sidecar');

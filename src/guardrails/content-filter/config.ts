@@ -73,16 +73,17 @@ export function parseContentFilterConfig(spec: GuardrailSpec, ctx: GuardrailComp
   if (patterns.length === 0 && keywords.length === 0 && !report.hasErrors) {
     report.warn('no patterns and no blocked_words: the guardrail passes every text unchanged', []);
   }
-  if (report.hasErrors || keywordTag === undefined) return undefined;
+  if (report.hasErrors || report.hasUnsupported || keywordTag === undefined) return undefined;
   return Object.freeze({ patterns: Object.freeze(patterns), keywords: Object.freeze(keywords), keywordTag });
 }
 
-// LiteLLM content filter settings the sidecar does not run: when set, each is an error naming it.
+// LiteLLM content filter settings the sidecar does not run: when set, each makes the guardrail not
+// executable (a not_executable warning naming it; its pipeline steps end in ERROR).
 const UNSUPPORTED: readonly (readonly [key: string, isSet: (v: unknown) => boolean, why: string])[] = [
-  ['categories', hasCategories, "LiteLLM's keyword categories (harmful_self_harm, ...) are not supported by the sidecar; use blocked_words or patterns, or run this guardrail in the gateway"],
-  ['blocked_words_file', (v) => !isAbsent(v), 'is not supported by the sidecar (it reads no files at activation); list the words under blocked_words'],
-  ['image_model', (v) => !isAbsent(v), 'is not supported: the sidecar checks text only and describes no images'],
-  ['experimental_use_latest_role_message_only', (v) => v === true, 'is not supported: the sidecar checks every message'],
+  ['categories', hasCategories, "LiteLLM's keyword categories are not supported yet"],
+  ['blocked_words_file', (v) => !isAbsent(v), 'is not supported yet'],
+  ['image_model', (v) => !isAbsent(v), 'the sidecar checks text only and describes no images'],
+  ['experimental_use_latest_role_message_only', (v) => v === true, 'the sidecar checks every message'],
 ];
 
 function hasCategories(v: unknown): boolean {
@@ -90,7 +91,7 @@ function hasCategories(v: unknown): boolean {
 }
 
 function reportUnsupported(p: Readonly<Record<string, unknown>>, report: ParamReporter): void {
-  for (const [key, isSet, why] of UNSUPPORTED) if (isSet(p[key])) report.error(`${key}: ${why}`, [key]);
+  for (const [key, isSet, why] of UNSUPPORTED) if (isSet(p[key])) report.unsupported(`${key}: ${why}`, [key]);
   if (!isAbsent(p.severity_threshold) && !hasCategories(p.categories)) {
     report.warn('severity_threshold applies only to categories, which are not set: it has no effect', ['severity_threshold']);
   }
@@ -145,7 +146,13 @@ function custom(entry: Record<string, unknown>, at: readonly (string | number)[]
     return undefined;
   }
   // LiteLLM compiles custom patterns with re.IGNORECASE; a leading (?i) is the same flag.
-  const result = compileContentPattern(`(?i)${pattern}`, pattern, ctx.mode, (severity, rule, message) => report.report(severity, rule, message, [...at, 'pattern']));
+  const result = compileContentPattern(
+    `(?i)${pattern}`,
+    pattern,
+    ctx.mode,
+    (severity, rule, message) => report.report(severity, rule, message, [...at, 'pattern']),
+    (message) => report.unsupported(message, [...at, 'pattern']),
+  );
   if (!result.ok) return undefined;
   const shown = typeof name === 'string' && name !== '' ? name : 'custom_regex';
   return { name: shown, regex: result.regex, accept: undefined, requires: undefined, watched: true, source: pattern };

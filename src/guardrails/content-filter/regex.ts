@@ -13,12 +13,18 @@ export type PatternProblem = (severity: Severity, rule: 'invalid_guardrail_confi
 /**
  * Compiles a Python `re` search pattern for the content filter. With `userPattern` and `report`
  * (a custom pattern: `source` is what runs, e.g. `(?i)` + `userPattern`), also reports: a pattern
- * Python rejects or we cannot translate (error), one that can backtrack catastrophically
+ * Python rejects (error) or we cannot translate (`onUnsupported` when given, else an error), one that can backtrack catastrophically
  * (`checkRegexSafety` of `source`, so under the flags it runs with: error in strict mode, warning
  * in compat), and one that matches the empty string (error: it would match every text). Prebuilt
  * patterns are checked by tests instead.
  */
-export function compileContentPattern(source: string, userPattern?: string, mode?: ValidationMode, report?: PatternProblem): ContentPattern {
+export function compileContentPattern(
+  source: string,
+  userPattern?: string,
+  mode?: ValidationMode,
+  report?: PatternProblem,
+  onUnsupported?: (message: string) => void,
+): ContentPattern {
   const compiled = compilePythonSearch(source);
   const shown = JSON.stringify(userPattern ?? source);
   if (!compiled.ok) {
@@ -26,7 +32,9 @@ export function compileContentPattern(source: string, userPattern?: string, mode
       compiled.reason === 'invalid'
         ? `pattern ${shown} is not a valid Python regular expression (${compiled.message})`
         : `pattern ${shown} uses Python regex syntax the sidecar cannot run (${compiled.message})`;
-    report?.('error', 'invalid_guardrail_config', message);
+    // Valid Python the sidecar cannot translate: LiteLLM runs it, so the guardrail is only not executable here.
+    if (compiled.reason === 'unsupported' && onUnsupported !== undefined) onUnsupported(message);
+    else report?.('error', 'invalid_guardrail_config', message);
     return { ok: false, message };
   }
   if (userPattern !== undefined && report !== undefined) {

@@ -14,15 +14,14 @@ export const MAX_GENERIC_API_TIMEOUT_SECONDS = 3600;
 const CLIENT_OWNED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect']);
 const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-// LiteLLM reads `os.environ/NAME` values from its own environment; the sidecar reads no environment here.
-const ENV_REFERENCE = /^os\.environ\//;
 const OWN_KEYS = new Set(['api_base', 'api_key', 'headers', 'additional_provider_specific_params', 'timeout']);
 
 /**
  * LiteLLM's Generic Guardrail API (`guardrail: generic_guardrail_api`): POSTs the texts to
  * `api_base` + `/beta/litellm_basic_guardrail_api` and follows the answer's `action`. Settings:
  * `api_base` (required, http or https), `api_key` (sent as `x-api-key`), `headers`,
- * `additional_provider_specific_params`, `timeout` (seconds, default 5). Every bad setting is
+ * `additional_provider_specific_params`, `timeout` (seconds, default 5); `os.environ/NAME` values
+ * arrive resolved (guardrails/env-references.ts). Every bad setting is
  * reported, located under `litellm_params`; then no check is built. Other keys are warned about
  * (a typo there would silently do nothing).
  */
@@ -63,7 +62,6 @@ function parseTarget(spec: GuardrailSpec, ctx: GuardrailCompileContext): Generic
   }
   if (!isAbsent(p.api_key)) {
     if (typeof p.api_key !== 'string' || p.api_key === '') bad(`api_key must be a non-empty string, got ${describeValue(p.api_key)}`, 'api_key');
-    else if (ENV_REFERENCE.test(p.api_key)) bad(envMessage('api_key'), 'api_key');
     else if (!HEADER_VALUE.test(p.api_key)) bad('api_key contains characters not allowed in an HTTP header (line breaks or control characters)', 'api_key');
     else headers['x-api-key'] = p.api_key;
   }
@@ -103,7 +101,6 @@ function apiBaseProblem(value: unknown): string | undefined {
     return 'api_base is required: the http(s) URL of the guardrail API (the sidecar does not read GENERIC_GUARDRAIL_API_BASE)';
   }
   if (typeof value !== 'string') return `api_base must be a URL string, got ${describeValue(value)}`;
-  if (ENV_REFERENCE.test(value)) return envMessage('api_base');
   let parsed: URL;
   try {
     parsed = new URL(value);
@@ -124,11 +121,6 @@ function headerProblem(name: string, value: unknown): string | undefined {
   if (!HTTP_TOKEN.test(name)) return `header name ${JSON.stringify(name)} is not a valid HTTP header name`;
   if (CLIENT_OWNED_HEADERS.has(name.toLowerCase())) return `header ${JSON.stringify(name)} is set by the HTTP client and cannot be configured`;
   if (typeof value !== 'string') return `header ${JSON.stringify(name)} must be a string, got ${describeValue(value)}`;
-  if (ENV_REFERENCE.test(value)) return envMessage(`header ${JSON.stringify(name)}`);
   if (!HEADER_VALUE.test(value)) return `header ${JSON.stringify(name)} contains characters not allowed in an HTTP header (line breaks or control characters)`;
   return undefined;
-}
-
-function envMessage(what: string): string {
-  return `${what} is a LiteLLM environment reference (os.environ/...), which the sidecar does not resolve; give the value itself`;
 }

@@ -408,13 +408,28 @@ timeout: -1`);
     }
   });
 
-  it('rejects os.environ/ references, which only LiteLLM resolves', () => {
+  it('resolves os.environ/ references from the sidecar\'s environment, as LiteLLM does', async () => {
+    const lookupEnv = (name: string): string | undefined => ({ GUARD_BASE: base, GUARD_KEY: 'sk-from-env', TOKEN: 't-from-env' })[name];
+    const result = finish(
+      compile(bundleFromYaml(bundleYaml('api_base: os.environ/GUARD_BASE\napi_key: os.environ/GUARD_KEY\nheaders: {X-Token: os.environ/TOKEN}')), {
+        mode: 'strict',
+        guardrailEnv: env(),
+        lookupEnv,
+      }),
+    );
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    const check = result.snapshot.guardrails.get('vendor')?.check;
+    expect(await check?.(requestInput(['hi']))).toEqual({ outcome: 'pass' });
+    expect(server.received[0]?.headers).toMatchObject({ 'x-api-key': 'sk-from-env', 'x-token': 't-from-env' });
+  });
+
+  it('rejects os.environ/ references whose variable is not set, naming the variable', () => {
     const issues = issuesOf(`api_base: ${base}\napi_key: os.environ/GUARD_KEY\nheaders: {X-Token: os.environ/TOKEN}`);
-    expect(issues.map((i) => i.path).sort()).toEqual([
-      'guardrails[0].litellm_params.api_key',
-      'guardrails[0].litellm_params.headers.X-Token',
+    expect(issues.map((i) => [i.severity, i.rule, i.path]).sort()).toEqual([
+      ['error', 'missing_env_var', 'guardrails[0].litellm_params.api_key'],
+      ['error', 'missing_env_var', 'guardrails[0].litellm_params.headers.X-Token'],
     ]);
-    expect(issues[0]!.message).toContain('does not resolve');
+    expect(issues.map((i) => i.message).join('\n')).toContain('environment variable GUARD_KEY is not set');
   });
 
   it('rejects a timeout that is not a positive number of seconds', () => {

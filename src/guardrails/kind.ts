@@ -24,7 +24,7 @@ export interface GuardrailEnv {
 /** Reports a problem with a guardrail's settings, at a path under its `litellm_params`. */
 export type ReportGuardrailProblem = (
   severity: Severity,
-  rule: 'invalid_guardrail_config' | 'unsafe_regex',
+  rule: 'invalid_guardrail_config' | 'unsafe_regex' | 'invalid_file',
   message: string,
   path: DocPath,
 ) => void;

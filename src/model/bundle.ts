@@ -29,19 +29,33 @@ export interface DuplicateKey {
 /**
  * A file a bundle names, as its source read it (sources/referenced-files.ts): parsed YAML or JSON
  * data, or why it could not be read. `shown` is how messages name it (the path as the bundle
- * wrote it, or a built-in category's file); `hash` is of its bytes.
+ * wrote it, or a built-in category's file). `path` is the file the source read (absolute; unset
+ * when the name was refused unread), and `fingerprint` what it found there (its bytes' hash, or the
+ * read error): the source watches `path` and reloads when the fingerprint changes.
  */
-export type BundleFile =
-  | { readonly ok: true; readonly shown: string; readonly hash: string; readonly data: unknown }
-  | { readonly ok: false; readonly shown: string; readonly problem: 'outside' | 'missing' | 'unreadable' | 'unparseable'; readonly message: string };
+export type BundleFile = {
+  readonly shown: string;
+  readonly path: string | undefined;
+  readonly fingerprint: string;
+} & (
+  | { readonly ok: true; readonly data: unknown }
+  | { readonly ok: false; readonly problem: 'outside' | 'missing' | 'unreadable' | 'unparseable'; readonly message: string }
+);
 
 /**
- * The files a bundle names, by key: `file:<path as written>` for a path relative to the bundle's
- * directory (a content filter's `category_file` or `blocked_words_file`), `category:<name>` for a
- * LiteLLM built-in category read from --content-filter-categories. A key that is absent was not
+ * The files a bundle names, by key (the functions below): a content filter's `blocked_words_file`
+ * and `category_file` paths as written, and LiteLLM built-in categories by name (read from
+ * --content-filter-categories). A key that is absent was not
  * read: a built-in category without that directory.
  */
 export type BundleFiles = ReadonlyMap<string, BundleFile>;
+
+/** The key of a content filter's `blocked_words_file` in BundleFiles. */
+export const wordsFileKey = (path: string): string => `file:${path}`;
+/** The key of a content filter category's `category_file` in BundleFiles. */
+export const categoryFileKey = (path: string): string => `category_file:${path}`;
+/** The key of a LiteLLM built-in category (by name, or a category file's `inherit_from`) in BundleFiles. */
+export const builtinCategoryKey = (name: string): string => `category:${name}`;
 
 /**
  * What a source yields: the parsed document, where it came from, and a content hash.

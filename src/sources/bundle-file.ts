@@ -1,11 +1,11 @@
-import { constants } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
 import { PdpError } from '../errors.js';
 import type { Bundle } from '../model/bundle.js';
 import { hashOf } from './document/bundle-text.js';
 import type { PolicySource } from './source.js';
 import { watchForChanges } from './watch.js';
 import { loadInWorker } from './loader/caller.js';
+import { FileReadError, readRegularFile } from './read-file.js';
+import { DEFAULT_MAX_REFERENCED_FILE_BYTES, filesFingerprint, recordedFingerprint, watchedFiles } from './referenced-files.js';
 
 /** Default limit on a bundle file's size: 16 MiB. */
 export const DEFAULT_MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
@@ -22,6 +22,10 @@ export interface BundleFileSourceOptions {
   readonly onWatchError?: (err: Error) => void;
   /** The loader thread's heap in MB (see `loaderLimits`); unset, Node's default. */
   readonly loaderHeapMb?: number;
+  /** LiteLLM's content filter categories directory, for built-in category names (see referenced-files.ts). */
+  readonly contentFilterCategoriesDir?: string;
+  /** The most bytes one file the bundle names may have. Default 4 MiB. */
+  readonly maxFileBytes?: number;
 }
 
 /**
@@ -32,93 +36,79 @@ export interface BundleFileSourceOptions {
  * without parsing again, as long as that Bundle is still in use somewhere (the source holds it
  * weakly: once compiled, a Bundle and its source table are garbage).
  *
- * `watch` watches the file's directory (see `watchFile`) and reports a change only when what is
- * there differs from what the last `load()` found: other bytes, or another read error. So a busy
- * directory, a rewrite with the same bytes or a second event for the same deletion costs a read
- * and a hash, not an activation.
+ * The files the bundle names (a content filter's category and blocked-words files) are read with
+ * it, on the loader thread (sources/referenced-files.ts), and are part of it: the Bundle carries
+ * them, its hash covers them, and a change to one is a change to the bundle.
+ *
+ * `watch` watches the file's directory and the directories of the files it names (see
+ * `watchFile`) and reports a change only when what is there differs from what the last `load()`
+ * found: other bytes, or another read error. So a busy directory, a rewrite with the same bytes or
+ * a second event for the same deletion costs a read and a hash, not an activation.
  */
 export function createBundleFileSource(options: BundleFileSourceOptions): PolicySource {
   const { path } = options;
   const maxBytes = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+  const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_REFERENCED_FILE_BYTES;
   // Weakly: a 10,000-policy Bundle (data, source table) is ~14 MiB that the snapshot never needs.
   let last: { readonly hash: string; readonly bundle: WeakRef<Bundle> } | undefined;
   // What the last load() found (see `fingerprint`), to tell whether the file changed since.
   let lastFound: string | undefined;
+  // The files the last bundle named (absolute paths) and what was in them then.
+  let lastFiles: readonly string[] = [];
+  let lastFilesFound = '';
+  let resyncWatch: (() => void) | undefined;
 
   const load = async (): Promise<Bundle> => {
     const read = await readOnce(path, maxBytes);
-    lastFound = fingerprint(read);
-    if (!read.ok) throw read.error;
+    if (!read.ok) {
+      lastFound = fingerprint(read);
+      throw read.error;
+    }
     const kept = last?.hash === read.hash ? last.bundle.deref() : undefined;
-    if (kept !== undefined) return kept;
-    const bundle = await loadInWorker({ kind: 'file', origin: path, bytes: read.bytes, hash: read.hash }, { heapMb: options.loaderHeapMb });
+    if (kept !== undefined && (lastFiles.length === 0 || (await filesFingerprint(lastFiles, maxFileBytes)) === lastFilesFound)) {
+      lastFound = `${fingerprint(read)}\n${lastFilesFound}`;
+      return kept;
+    }
+    // Set before parsing too: bytes that fail to parse are not reported again until they change.
+    lastFound = `${fingerprint(read)}\n${lastFilesFound}`;
+    const files = { categoriesDir: options.contentFilterCategoriesDir, maxFileBytes };
+    const bundle = await loadInWorker({ kind: 'file', origin: path, bytes: read.bytes, hash: read.hash, files }, { heapMb: options.loaderHeapMb });
+    lastFiles = watchedFiles(bundle);
+    lastFilesFound = recordedFingerprint(bundle);
+    lastFound = `${fingerprint(read)}\n${lastFilesFound}`;
     last = { hash: read.hash, bundle: new WeakRef(bundle) };
+    resyncWatch?.();
     return bundle;
   };
-  const isChanged = async (): Promise<boolean> => fingerprint(await readOnce(path, maxBytes)) !== lastFound;
+  const isChanged = async (): Promise<boolean> => {
+    const read = await readOnce(path, maxBytes);
+    const found = read.ok ? `${fingerprint(read)}\n${await filesFingerprint(lastFiles, maxFileBytes)}` : fingerprint(read);
+    return found !== lastFound;
+  };
 
   return {
     origin: path,
     load,
     watch: (onChange) =>
-      watchForChanges(path, { debounceMs: options.debounceMs, onError: options.onWatchError }, isChanged, onChange),
+      watchForChanges(
+        () => [path, ...lastFiles],
+        { debounceMs: options.debounceMs, onError: options.onWatchError },
+        isChanged,
+        onChange,
+        (sync) => (resyncWatch = sync),
+      ),
   };
 }
 
-/**
- * How a bundle file is opened: never blocking (a FIFO opens at once instead of waiting for a writer,
- * which would hold a threadpool thread forever) and never becoming the controlling terminal.
- */
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
-
-/**
- * Reads the whole file, refusing anything that is not a regular file (a device such as /dev/zero
- * never ends, a FIFO blocks) and reading at most `maxBytes + 1` bytes whatever the file's size says
- * (stat reports 0 for devices, and a file may grow while it is read).
- */
+/** Reads the bundle file (see readRegularFile), with the bundle's own messages. */
 async function readBundleFile(path: string, maxBytes: number): Promise<Uint8Array> {
-  let read: Uint8Array | undefined;
-  let size = 0;
   try {
-    // Checked before opening, so that a device is never even opened, and again on the open file,
-    // which is what counts (the path may be replaced between the two).
-    if (!(await stat(path)).isFile()) throw notRegularFile(path);
-    const file = await open(path, OPEN_FLAGS);
-    try {
-      const s = await file.stat();
-      if (!s.isFile()) throw notRegularFile(path);
-      size = s.size;
-      read = size > maxBytes ? undefined : await readAtMost(file, maxBytes, size);
-    } finally {
-      await file.close();
-    }
+    return await readRegularFile(path, maxBytes);
   } catch (e) {
-    if (e instanceof PdpError) throw e;
-    const reason = e instanceof Error ? e.message : String(e);
-    throw new PdpError('SOURCE_UNAVAILABLE', `cannot read bundle ${path}: ${reason}; check the path and permissions`, {
-      cause: e,
-    });
-  }
-  // Over the limit, by its size or because it grew while it was read.
-  if (read === undefined) throw tooLarge(path, size, maxBytes);
-  return read;
-}
-
-/** The file's bytes, or undefined once it has more than `maxBytes`. `sizeHint` sizes the first buffer. */
-async function readAtMost(file: FileHandle, maxBytes: number, sizeHint: number): Promise<Uint8Array | undefined> {
-  // One byte over the limit tells "exactly at the limit" from "over it".
-  let buffer = Buffer.allocUnsafe(Math.min(sizeHint, maxBytes) + 1);
-  let length = 0;
-  for (;;) {
-    if (length === buffer.length) {
-      if (length > maxBytes) return undefined;
-      const grown = Buffer.allocUnsafe(Math.min(2 * buffer.length, maxBytes + 1));
-      buffer.copy(grown, 0, 0, length);
-      buffer = grown;
-    }
-    const { bytesRead } = await file.read(buffer, length, buffer.length - length, null);
-    if (bytesRead === 0) return buffer.subarray(0, length);
-    length += bytesRead;
+    if (!(e instanceof FileReadError)) throw e;
+    if (e.kind === 'too_large') throw tooLarge(path, e.size, maxBytes);
+    if (e.kind === 'not_regular') throw notRegularFile(path);
+    throw new PdpError('SOURCE_UNAVAILABLE', `cannot read bundle ${path}: ${e.message}; check the path and permissions`, { cause: e.cause });
   }
 }
 

@@ -43,16 +43,18 @@ const MIN_SETTLE_MS = 50;
  * write elsewhere and rename into place, which is never seen half-done. Deletions and the `..data`
  * directory swap are not held (they are atomic).
  */
-export function watchFile(path: string, options: WatchFileOptions, onChange: () => void): () => Promise<void> {
-  const file = resolve(path);
+export function watchFile(path: string | readonly string[], options: WatchFileOptions, onChange: () => void): () => Promise<void> {
+  // Several files are watched through their one directory (they must share it).
+  const files = (typeof path === 'string' ? [path] : path).map((p) => resolve(p));
+  const file = files[0] as string;
   const dir = dirname(file);
-  const name = basename(file);
+  const names = new Set(files.map((f) => basename(f)));
   const debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
   // A directory that never goes quiet must still be reloaded now and then.
   const maxWaitMs = Math.max(4 * debounceMs, 1000);
   const isRelevant = (p: string): boolean => {
     const base = basename(p);
-    return base === name || base.startsWith('..');
+    return names.has(base) || base.startsWith('..');
   };
 
   let timer: NodeJS.Timeout | undefined;
@@ -93,7 +95,7 @@ export function watchFile(path: string, options: WatchFileOptions, onChange: () 
       readyTimer = undefined;
       if (isStopped) return;
       const now = Date.now();
-      const seen = statSignature(file);
+      const seen = files.map(statSignature).join('|');
       if (seen !== last) [last, stillSince] = [seen, now];
       if (now - stillSince >= settleMs) options.onReady?.();
       else readyTimer = setTimeout(poll, pollMs);
@@ -122,27 +124,66 @@ function statSignature(file: string): string {
 }
 
 /**
- * A source's `watch`: on every directory event (and once when the watcher is ready, since the file
- * may have changed between the first load and the watcher starting), asks `isChanged` whether the
- * file differs from what the last load read, and calls `onChange` if so or if the check itself
- * fails (a gone or unreadable file: the load will say why). Nothing is reported after stop.
+ * A source's `watch`: on every directory event (and once when a watcher is ready, since a file
+ * may have changed between the first load and the watcher starting), asks `isChanged` whether what
+ * the last load read differs now, and calls `onChange` if so or if the check itself fails (a gone
+ * or unreadable file: the load will say why). Nothing is reported after stop.
+ *
+ * `paths` are the files to watch: one, or a function giving the current list (a bundle and the
+ * files it names, which change with each load). A function is asked again after every check, and
+ * the directories watched follow it: one watcher per directory. `register` receives the function
+ * that does that, for a source to call after a load changed the list.
  */
 export function watchForChanges(
-  path: string,
+  paths: string | (() => readonly string[]),
   options: Omit<WatchFileOptions, 'onReady'>,
   isChanged: () => Promise<boolean>,
   onChange: () => void,
+  register?: (sync: () => void) => void,
 ): () => Promise<void> {
   let isStopped = false;
   const report = (): void => {
     if (!isStopped) onChange();
   };
-  const check = (): void => {
-    isChanged().then((changed) => changed && report(), report);
+  const watchers = new Map<string, { readonly names: string; readonly stop: () => Promise<void> }>();
+  const sync = (): void => {
+    if (isStopped) return;
+    const byDir = new Map<string, string[]>();
+    for (const p of typeof paths === 'string' ? [paths] : paths()) {
+      const file = resolve(p);
+      const list = byDir.get(dirname(file)) ?? [];
+      list.push(file);
+      byDir.set(dirname(file), list);
+    }
+    for (const [dir, watcher] of watchers) {
+      if (byDir.get(dir)?.sort().join('\n') !== watcher.names) {
+        watchers.delete(dir);
+        void watcher.stop();
+      }
+    }
+    for (const [dir, files] of byDir) {
+      if (watchers.has(dir)) continue;
+      watchers.set(dir, { names: files.sort().join('\n'), stop: watchFile(files, { ...options, onReady: check }, check) });
+    }
   };
-  const stop = watchFile(path, { ...options, onReady: check }, check);
-  return () => {
+  const check = (): void => {
+    isChanged().then(
+      (changed) => {
+        if (changed) report();
+        sync();
+      },
+      () => {
+        report();
+        sync();
+      },
+    );
+  };
+  sync();
+  register?.(sync);
+  return async () => {
     isStopped = true;
-    return stop();
+    const stops = [...watchers.values()].map((w) => w.stop());
+    watchers.clear();
+    await Promise.all(stops);
   };
 }

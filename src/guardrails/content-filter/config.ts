@@ -1,5 +1,7 @@
 import { describeValue } from '../../model/describe.js';
 import type { GuardrailSpec } from '../../model/policy.js';
+import { wordsFileKey } from '../../model/bundle.js';
+import { parseCategories, type ContentFilterCategories } from './categories.js';
 import { PREBUILT_PATTERNS } from './prebuilt-patterns.js';
 import { compileContentPattern } from './regex.js';
 import type { GuardrailCompileContext } from '../kind.js';
@@ -42,6 +44,8 @@ export interface FilterKeyword {
 
 /** The validated settings of one litellm_content_filter guardrail. Frozen. */
 export interface ContentFilterConfig {
+  /** LiteLLM's categories (checked before the patterns), if any. */
+  readonly categories: ContentFilterCategories | undefined;
   readonly patterns: readonly FilterPattern[];
   readonly keywords: readonly FilterKeyword[];
   /** What a MASK keyword puts in place of each occurrence. */
@@ -52,7 +56,21 @@ type CompiledEntry = Pick<FilterPattern, 'name' | 'regex' | 'accept' | 'requires
 
 const DEFAULT_PATTERN_FORMAT = '[{pattern_name}_REDACTED]';
 const DEFAULT_KEYWORD_TAG = '[KEYWORD_REDACTED]';
-const OWN_KEYS = new Set(['patterns', 'blocked_words', 'pattern_redaction_format', 'keyword_redaction_tag', 'categories', 'severity_threshold', 'blocked_words_file', 'image_model', 'experimental_use_latest_role_message_only']);
+const OWN_KEYS = new Set([
+  'patterns',
+  'blocked_words',
+  'blocked_words_file',
+  'categories',
+  'severity_threshold',
+  'pattern_redaction_format',
+  'keyword_redaction_tag',
+  'image_model',
+  'experimental_use_latest_role_message_only',
+  'competitor_intent_config',
+  // LiteLLM's UI records which template and id a guardrail came from: labels, no effect on checks.
+  'policy_template',
+  'guardrail_id',
+]);
 const PATTERN_KEYS = new Set(['pattern_type', 'pattern_name', 'pattern', 'name', 'action']);
 const WORD_KEYS = new Set(['keyword', 'action', 'description']);
 
@@ -68,31 +86,77 @@ export function parseContentFilterConfig(spec: GuardrailSpec, ctx: GuardrailComp
   reportUnsupported(p, report);
   const patternFormat = parsePatternFormat(p.pattern_redaction_format, report);
   const keywordTag = templateText(p.keyword_redaction_tag, 'keyword_redaction_tag', DEFAULT_KEYWORD_TAG, report);
+  const threshold = parseThreshold(p.severity_threshold, report);
+  const categories = parseCategories(p.categories, { ctx, report, threshold });
   const patterns = listAt(p.patterns, 'patterns', report).flatMap((entry, i) => parsePattern(entry, i, patternFormat, ctx, report));
-  const keywords = parseKeywords(listAt(p.blocked_words, 'blocked_words', report), report);
-  if (patterns.length === 0 && keywords.length === 0 && !report.hasErrors) {
-    report.warn('no patterns and no blocked_words: the guardrail passes every text unchanged', []);
+  const byKeyword = new Map<string, FilterKeyword>();
+  parseKeywords(listAt(p.blocked_words, 'blocked_words', report), byKeyword, report);
+  parseWordsFile(p.blocked_words_file, byKeyword, ctx, report);
+  const keywords = [...byKeyword.values()];
+  const hasCategoryChecks = categories !== undefined && (categories.keywords.length > 0 || categories.conditionals.length > 0);
+  if (patterns.length === 0 && keywords.length === 0 && !hasCategoryChecks && !report.hasErrors && !report.hasUnsupported) {
+    report.warn('no patterns, blocked_words or categories: the guardrail passes every text unchanged', []);
   }
   if (report.hasErrors || report.hasUnsupported || keywordTag === undefined) return undefined;
-  return Object.freeze({ patterns: Object.freeze(patterns), keywords: Object.freeze(keywords), keywordTag });
+  return Object.freeze({ categories, patterns: Object.freeze(patterns), keywords: Object.freeze(keywords), keywordTag });
+}
+
+/** The filter's severity_threshold: high, medium (default) or low. */
+function parseThreshold(value: unknown, report: ParamReporter): string {
+  if (isAbsent(value)) return 'medium';
+  if (value === 'high' || value === 'medium' || value === 'low') return value;
+  report.error(`severity_threshold must be high, medium or low, got ${show(value)}`, ['severity_threshold']);
+  return 'medium';
+}
+
+/**
+ * `blocked_words_file`: a YAML file with a `blocked_words:` list, as the source read it. Its words
+ * come after the inline ones (a keyword in both takes the file's action, as in LiteLLM's dict);
+ * entries without a keyword or action are skipped with a warning, as LiteLLM skips them.
+ */
+function parseWordsFile(value: unknown, byKeyword: Map<string, FilterKeyword>, ctx: GuardrailCompileContext, report: ParamReporter): void {
+  if (isAbsent(value)) return;
+  const at = ['blocked_words_file'];
+  if (typeof value !== 'string' || value === '') {
+    report.error(`blocked_words_file must be a path, got ${show(value)}`, at);
+    return;
+  }
+  const file = ctx.files?.get(wordsFileKey(value));
+  const what = `blocked_words_file '${value}'`;
+  if (file === undefined) {
+    report.unsupported(`${what}: the file was not read (the sidecar reads the files a bundle names when it loads the bundle file or db)`, at);
+    return;
+  }
+  if (!file.ok) {
+    if (file.problem === 'outside' || ctx.mode === 'strict') report.report('error', 'invalid_file', `${what}: ${file.message}`, at);
+    else report.unsupported(`${what}: ${file.message}`, at);
+    return;
+  }
+  const words = isMapping(file.data) ? file.data.blocked_words : undefined;
+  if (!Array.isArray(words)) {
+    report.report('error', 'invalid_file', `${what} must hold a mapping with a blocked_words: list (LiteLLM refuses it otherwise)`, at);
+    return;
+  }
+  const usable = words.filter((w: unknown, i) => {
+    if (isMapping(w) && typeof w.keyword === 'string' && !isAbsent(w.action)) return true;
+    report.warn(`${what}: entry ${i} has no keyword or action, so LiteLLM skips it`, at);
+    return false;
+  });
+  parseKeywords(usable, byKeyword, report, () => at, (i) => `${what}: blocked_words[${i}]`);
 }
 
 // LiteLLM content filter settings the sidecar does not run: when set, each makes the guardrail not
 // executable (a not_executable warning naming it; its pipeline steps end in ERROR).
 const UNSUPPORTED: readonly (readonly [key: string, isSet: (v: unknown) => boolean, why: string])[] = [
-  ['categories', hasCategories, "LiteLLM's keyword categories are not supported yet"],
-  ['blocked_words_file', (v) => !isAbsent(v), 'is not supported yet'],
   ['image_model', (v) => !isAbsent(v), 'the sidecar checks text only and describes no images'],
   ['experimental_use_latest_role_message_only', (v) => v === true, 'the sidecar checks every message'],
+  ['competitor_intent_config', (v) => !isAbsent(v), "LiteLLM's competitor intent checker is not supported by the sidecar"],
 ];
-
-function hasCategories(v: unknown): boolean {
-  return !isAbsent(v) && !(Array.isArray(v) && v.length === 0);
-}
 
 function reportUnsupported(p: Readonly<Record<string, unknown>>, report: ParamReporter): void {
   for (const [key, isSet, why] of UNSUPPORTED) if (isSet(p[key])) report.unsupported(`${key}: ${why}`, [key]);
-  if (!isAbsent(p.severity_threshold) && !hasCategories(p.categories)) {
+  const hasCategories = !isAbsent(p.categories) && !(Array.isArray(p.categories) && p.categories.length === 0);
+  if (!isAbsent(p.severity_threshold) && !hasCategories) {
     report.warn('severity_threshold applies only to categories, which are not set: it has no effect', ['severity_threshold']);
   }
 }
@@ -158,30 +222,40 @@ function custom(entry: Record<string, unknown>, at: readonly (string | number)[]
   return { name: shown, regex: result.regex, accept: undefined, requires: undefined, watched: true, source: pattern };
 }
 
-function parseKeywords(entries: readonly unknown[], report: ParamReporter): FilterKeyword[] {
-  const byKeyword = new Map<string, FilterKeyword>();
+/**
+ * Blocked words into `byKeyword` (first position, last entry's action, as LiteLLM's dict). Inline
+ * entries are located at `blocked_words[i]`; a file's entries (`pathOf`, `label`) at the file setting.
+ */
+function parseKeywords(
+  entries: readonly unknown[],
+  byKeyword: Map<string, FilterKeyword>,
+  report: ParamReporter,
+  pathOf: (i: number) => readonly (string | number)[] = (i) => ['blocked_words', i],
+  label: (i: number) => string = (i) => `blocked_words[${i}]`,
+): void {
+  const inline = pathOf(0)[0] === 'blocked_words';
   entries.forEach((entry, i) => {
-    const at = ['blocked_words', i];
+    const at = pathOf(i);
+    const sub = (key: string): readonly (string | number)[] => (inline ? [...at, key] : at);
     if (!isMapping(entry)) {
-      report.error(`blocked_words[${i}] must be a mapping with keyword and action, got ${describeValue(entry)}`, at);
+      report.error(`${label(i)} must be a mapping with keyword and action, got ${describeValue(entry)}`, at);
       return;
     }
-    warnUnknownKeys(entry, WORD_KEYS, at, report);
-    const action = parseAction(entry.action, [...at, 'action'], `blocked_words[${i}]`, report);
+    if (inline) warnUnknownKeys(entry, WORD_KEYS, at, report);
+    const action = parseAction(entry.action, sub('action'), label(i), report);
     const { keyword, description } = entry;
-    if (!isAbsent(description) && typeof description !== 'string') report.error(`description must be a string, got ${describeValue(description)}`, [...at, 'description']);
+    if (!isAbsent(description) && typeof description !== 'string') report.error(`${label(i)}: description must be a string, got ${describeValue(description)}`, sub('description'));
     if (typeof keyword !== 'string' || keyword === '') {
-      report.error(`blocked_words[${i}] needs a keyword (a non-empty string; an empty one would match every text), got ${show(keyword)}`, [...at, 'keyword']);
+      report.error(`${label(i)} needs a keyword (a non-empty string; an empty one would match every text), got ${show(keyword)}`, sub('keyword'));
       return;
     }
-    if (keyword.includes('*')) report.warn(`keyword '${keyword}' contains '*', which the sidecar matches literally (newer LiteLLM versions treat it as a wildcard)`, [...at, 'keyword']);
+    if (keyword.includes('*')) report.warn(`keyword '${keyword}' contains '*', which the sidecar matches literally (newer LiteLLM versions treat it as a wildcard)`, sub('keyword'));
     if (action === undefined) return;
     const lower = keyword.toLowerCase();
-    if (byKeyword.has(lower)) report.warn(`keyword '${lower}' is listed more than once; as in LiteLLM the last entry's action applies`, [...at, 'keyword']);
+    if (byKeyword.has(lower)) report.warn(`keyword '${lower}' is listed more than once; as in LiteLLM the last entry's action applies`, sub('keyword'));
     const suffix = typeof description === 'string' && description !== '' ? ` (${description})` : '';
     byKeyword.set(lower, Object.freeze({ keyword: lower, action, blockDetail: `Content blocked: keyword '${lower}' detected${suffix}` }));
   });
-  return [...byKeyword.values()];
 }
 
 function parseAction(value: unknown, at: readonly (string | number)[], where: string, report: ParamReporter): ContentFilterAction | undefined {

@@ -5,6 +5,7 @@ import { parseContentFilterConfig, type ContentFilterConfig, type FilterPattern 
 import { escapeRegExpLiteral } from './regex.js';
 import type { GuardrailKind } from '../kind.js';
 import { createKeywordMatcher } from './keywords.js';
+import { createCategoryCheck } from './categories.js';
 
 const PASS: GuardrailVerdict = Object.freeze({ outcome: 'pass' });
 
@@ -29,8 +30,9 @@ export function patternBudgetMs(chars: number): number {
 }
 
 /**
- * LiteLLM's built-in content filter (`guardrail: litellm_content_filter`): prebuilt and custom
- * regex `patterns`, then `blocked_words`, each with action BLOCK (a `fail` verdict whose detail
+ * LiteLLM's built-in content filter (`guardrail: litellm_content_filter`): LiteLLM's `categories`
+ * (categories.ts), then prebuilt and custom regex `patterns`, then `blocked_words` (inline and from
+ * `blocked_words_file`), each with action BLOCK (a `fail` verdict whose detail
  * names the pattern or keyword, never the matched text) or MASK (a `pass` with the texts
  * redacted as `[<PATTERN_NAME>_REDACTED]` / `[KEYWORD_REDACTED]`). Request and response texts are
  * checked alike. Synchronous for small inputs; custom patterns run within a time budget.
@@ -53,8 +55,8 @@ export const contentFilter: GuardrailKind = {
 let searching: FilterPattern | undefined;
 
 /**
- * The check for a validated config. Per text, in order, as LiteLLM's apply_guardrail: each
- * pattern in `patterns:` order searches the text as masked so far (BLOCK fails at once, MASK
+ * The check for a validated config. Per text, in order, as LiteLLM's apply_guardrail: the
+ * categories (createCategoryCheck), then each pattern in `patterns:` order searches the text as masked so far (BLOCK fails at once, MASK
  * replaces every match); then each blocked word in list order that occurs in the text as masked
  * so far (case-insensitive substring) blocks or is masked. Keywords are found with one
  * Aho-Corasick pass per step, so the cost is linear in the text, not in the number of keywords.
@@ -68,6 +70,7 @@ export function createContentFilterCheck(
   onTimeout?: (pattern: FilterPattern, budgetMs: number) => void,
 ): GuardrailCheck {
   const { patterns, keywords, keywordTag } = config;
+  const checkCategories = config.categories === undefined ? undefined : createCategoryCheck(config.categories, keywordTag);
   const watchedCount = patterns.filter((p) => p.watched).length;
   const matcher = createKeywordMatcher(keywords.map((k) => k.keyword));
   // LiteLLM masks a keyword with re.sub(re.escape(keyword), tag, text, flags=re.IGNORECASE).
@@ -89,9 +92,14 @@ export function createContentFilterCheck(
     }
   };
 
-  /** One text: a step per pattern (searched by `search`), then the keywords. */
+  /** One text: LiteLLM's categories, then a step per pattern (searched by `search`), then the keywords. */
   function* filterText(original: string, search: Search): Steps<string | GuardrailVerdict> {
     let text = original;
+    if (checkCategories !== undefined) {
+      const checked = checkCategories(text);
+      if (typeof checked !== 'string') return checked;
+      text = checked;
+    }
     for (const pattern of patterns) {
       const masked = search(pattern, text);
       if (typeof masked !== 'string') return masked;

@@ -1,5 +1,5 @@
 import { deserialize, serialize } from 'node:v8';
-import type { Bundle, DuplicateKey } from '../../model/bundle.js';
+import type { Bundle, BundleFile, DuplicateKey } from '../../model/bundle.js';
 import type { Steps } from '../../steps.js';
 import { createSourceLookup, tableBuffers, type SourceTable } from '../document/source-table.js';
 
@@ -16,6 +16,8 @@ export interface BundleParts {
   /** Where the document's nodes are; undefined for a source with no document (a db). */
   readonly table: SourceTable | undefined;
   readonly duplicateKeys: readonly DuplicateKey[];
+  /** The files the bundle names, as read (see sources/referenced-files.ts). */
+  readonly files: readonly (readonly [string, BundleFile])[];
 }
 
 /** Entries per piece: about a millisecond to deserialize for policy- or attachment-sized entries. */
@@ -33,8 +35,9 @@ export function partsOf(
   hash: string,
   data: unknown,
   document?: { readonly table: SourceTable; readonly duplicateKeys: readonly DuplicateKey[] },
+  files: ReadonlyMap<string, BundleFile> = new Map(),
 ): BundleParts {
-  return { origin, hash, pieces: splitData(data), table: document?.table, duplicateKeys: document?.duplicateKeys ?? [] };
+  return { origin, hash, pieces: splitData(data), table: document?.table, duplicateKeys: document?.duplicateKeys ?? [], files: [...files] };
 }
 
 /** The buffers of `parts` that can be moved rather than copied. */
@@ -54,7 +57,8 @@ export function* bundleFromParts(parts: BundleParts): Steps<Bundle> {
     yield;
   }
   const lookup = parts.table === undefined ? NO_DOCUMENT : createSourceLookup(parts.table, parts.duplicateKeys);
-  return Object.freeze({ origin: parts.origin, hash: parts.hash, data, ...lookup });
+  const files = parts.files.length === 0 ? {} : { files: new Map(parts.files) };
+  return Object.freeze({ origin: parts.origin, hash: parts.hash, data, ...lookup, ...files });
 }
 
 const NO_DOCUMENT: Pick<Bundle, 'locate' | 'keysAt' | 'duplicateKeys'> = Object.freeze({

@@ -5,10 +5,22 @@ import type { Issue } from '../../model/issue.js';
 import { runSliced } from '../../steps.js';
 import { bundleFromParts, type BundleParts } from './bundle-parts.js';
 
-/** What a loader thread is asked to do: parse a bundle file's bytes, or read a db. */
-export type LoadRequest =
+/** Where the files a bundle names are read from (see sources/referenced-files.ts); the bundle's own directory is implied. */
+export interface ReferencedFilesRequest {
+  /** LiteLLM's content filter categories directory, for built-in category names. */
+  readonly categoriesDir?: string;
+  /** The most bytes one named file may have. */
+  readonly maxFileBytes?: number;
+}
+
+/**
+ * What a loader thread is asked to do: parse a bundle file's bytes, or read a db; then read the
+ * files the bundle names (relative to the file's or db's directory).
+ */
+export type LoadRequest = (
   | { readonly kind: 'file'; readonly origin: string; readonly bytes: Uint8Array; readonly hash: string }
-  | { readonly kind: 'db'; readonly path: string };
+  | { readonly kind: 'db'; readonly path: string }
+) & { readonly files?: ReferencedFilesRequest };
 
 /** What a loader thread answers: the Bundle's parts, or the PdpError it threw (as plain data). */
 export type LoadReply =

@@ -1,6 +1,9 @@
 // The loader thread's entry point (see worker-loader.ts): runs one LoadRequest, posts one
 // LoadReply, and ends. Everything here is the sources' own synchronous parsing and reading.
+import { dirname } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
+import type { BundleFile } from '../../model/bundle.js';
+import { combinedHash, readReferencedFiles } from '../referenced-files.js';
 import { PdpError } from '../../errors.js';
 import { partsOf, partsTransferList, type BundleParts } from './bundle-parts.js';
 import type { LoadReply, LoadRequest } from './caller.js';
@@ -10,11 +13,18 @@ async function load(request: LoadRequest): Promise<BundleParts> {
   if (request.kind === 'db') {
     const { readDbBundleData } = await import('../sqlite/sqlite-read.js');
     const { data, hash } = readDbBundleData(request.path);
-    return partsOf(request.path, hash, data);
+    const files = await readFiles(data, request.path, request);
+    return partsOf(request.path, combinedHash(hash, files), data, undefined, files);
   }
   const { parseBundleBytes } = await import('../document/bundle-text.js');
   const document = parseBundleBytes(request.bytes, request.origin);
-  return partsOf(request.origin, request.hash, document.data, document);
+  const files = await readFiles(document.data, request.origin, request);
+  return partsOf(request.origin, combinedHash(request.hash, files), document.data, document, files);
+}
+
+/** The files the bundle at `origin` names, read relative to its directory. */
+function readFiles(data: unknown, origin: string, request: LoadRequest): Promise<Map<string, BundleFile>> {
+  return readReferencedFiles(data, { baseDir: dirname(origin), ...request.files });
 }
 
 let reply: LoadReply;

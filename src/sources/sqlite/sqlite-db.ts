@@ -5,6 +5,7 @@ import type { Bundle } from '../../model/bundle.js';
 import type { PolicySource } from '../source.js';
 import { watchForChanges } from '../watch.js';
 import { loadInWorker } from '../loader/caller.js';
+import { filesFingerprint, recordedFingerprint, watchedFiles } from '../referenced-files.js';
 
 /** Options of `createSqliteDbSource`. */
 export interface SqliteDbSourceOptions {
@@ -16,6 +17,8 @@ export interface SqliteDbSourceOptions {
   readonly onWatchError?: (err: Error) => void;
   /** The loader thread's heap in MB (see `loaderLimits`); unset, Node's default. */
   readonly loaderHeapMb?: number;
+  /** LiteLLM's content filter categories directory, for built-in category names (see referenced-files.ts). */
+  readonly contentFilterCategoriesDir?: string;
 }
 
 /**
@@ -37,24 +40,39 @@ export function createSqliteDbSource(options: SqliteDbSourceOptions): PolicySour
   const { path } = options;
   // The file as it was just before the last successful load; undefined after a failure.
   let loaded: string | undefined;
+  // The files its guardrails name (relative to the db's directory) and what was in them.
+  let files: readonly string[] = [];
+  let filesFound = '';
+  let resyncWatch: (() => void) | undefined;
 
   const load = async (): Promise<Bundle> => {
     loaded = undefined;
     // Stat first: a change after this point differs from `signature` and is reported again.
     const signature = signatureOf(await statFile(path));
-    const bundle = await loadInWorker({ kind: 'db', path }, { heapMb: options.loaderHeapMb });
+    const request = { kind: 'db' as const, path, files: { categoriesDir: options.contentFilterCategoriesDir } };
+    const bundle = await loadInWorker(request, { heapMb: options.loaderHeapMb });
+    files = watchedFiles(bundle);
+    filesFound = recordedFingerprint(bundle);
     loaded = signature;
+    resyncWatch?.();
     return bundle;
   };
 
   // A stat that fails rejects, and watchForChanges reports that as a change: load() says why.
-  const isChanged = async (): Promise<boolean> => signatureOf(await stat(path)) !== loaded;
+  const isChanged = async (): Promise<boolean> =>
+    signatureOf(await stat(path)) !== loaded || (files.length > 0 && (await filesFingerprint(files)) !== filesFound);
 
   return {
     origin: path,
     load,
     watch: (onChange) =>
-      watchForChanges(path, { debounceMs: options.debounceMs, onError: options.onWatchError }, isChanged, onChange),
+      watchForChanges(
+        () => [path, ...files],
+        { debounceMs: options.debounceMs, onError: options.onWatchError },
+        isChanged,
+        onChange,
+        (sync) => (resyncWatch = sync),
+      ),
   };
 }
 

@@ -220,7 +220,7 @@ describe('litellm_content_filter: settings', () => {
     expect(issues).toContainEqual(expect.objectContaining({ severity: 'error', rule: 'invalid_guardrail_config', message: expect.stringContaining('on the empty string') }));
   });
 
-  it('rejects LiteLLM features the sidecar does not run, naming the key', () => {
+  it('reports LiteLLM features the sidecar cannot run, naming each key (compiled alone: as errors; in a bundle: not executable)', () => {
     const { check, issues } = build({
       categories: [{ category: 'harmful_self_harm', enabled: true, action: 'BLOCK' }],
       blocked_words_file: '/etc/words.yaml',
@@ -230,8 +230,8 @@ describe('litellm_content_filter: settings', () => {
     });
     expect(check).toBeUndefined();
     const errors = issues.filter((i) => i.severity === 'error');
-    expect(errors.map((i) => i.path)).toEqual(['categories', 'blocked_words_file', 'image_model', 'experimental_use_latest_role_message_only']);
-    for (const e of errors) expect(e.message).toContain(e.path);
+    expect(errors.map((i) => i.path)).toEqual(['image_model', 'experimental_use_latest_role_message_only', 'categories.0.category', 'blocked_words_file']);
+    for (const e of errors) expect(e.message).toContain(e.path.split('.')[0]);
   });
 
   it('warns about unknown keys, a wildcard keyword, an unused severity_threshold and an empty filter', () => {

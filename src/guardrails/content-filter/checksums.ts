@@ -93,3 +93,81 @@ function stripSeparators(s: string): string {
 function isGroupChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 0x130 || c === 0x131 || c === 0x17f || c === 0x212a;
 }
+
+/** The ASCII digits of a candidate (separators dropped), as numbers. */
+function digitsOf(candidate: string): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < candidate.length; i++) {
+    const c = candidate.charCodeAt(i);
+    if (c >= 48 && c <= 57) out.push(c - 48);
+  }
+  return out;
+}
+
+const weighted = (digits: readonly number[], weights: readonly number[]): number => weights.reduce((sum, w, i) => sum + w * (digits[i] as number), 0);
+const whole = (isValid: (digits: number[]) => boolean) => (candidate: string): number => (isValid(digitsOf(candidate)) ? candidate.length : 0);
+
+/** Brazilian CPF: 11 digits whose last two are mod-11 check digits; all-equal digits (111.111.111-11) are not issued. */
+export function isCpfValid(d: readonly number[]): boolean {
+  if (d.length !== 11 || d.every((x) => x === d[0])) return false;
+  const check = (n: number): number => {
+    const r = (weighted(d, Array.from({ length: n }, (_, i) => n + 1 - i)) * 10) % 11;
+    return r === 10 ? 0 : r;
+  };
+  return check(9) === d[9] && check(10) === d[10];
+}
+
+/** Brazilian CNPJ: 14 digits whose last two are mod-11 check digits. */
+export function isCnpjValid(d: readonly number[]): boolean {
+  if (d.length !== 14 || d.every((x) => x === d[0])) return false;
+  const check = (weights: readonly number[]): number => {
+    const r = weighted(d, weights) % 11;
+    return r < 2 ? 0 : 11 - r;
+  };
+  return check([5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]) === d[12] && check([6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]) === d[13];
+}
+
+/** Australian Tax File Number: 9 digits (or 8, older) whose weighted sum is a multiple of 11. */
+export function isTfnValid(d: readonly number[]): boolean {
+  if (d.length === 9) return weighted(d, [1, 4, 3, 7, 5, 8, 6, 9, 10]) % 11 === 0;
+  if (d.length === 8) return weighted(d, [10, 7, 8, 4, 6, 3, 5, 1]) % 11 === 0;
+  return false;
+}
+
+/** Australian Business Number: 11 digits; with 1 taken from the first, the weighted sum is a multiple of 89. */
+export function isAbnValid(d: readonly number[]): boolean {
+  if (d.length !== 11 || d[0] === 0) return false;
+  const adjusted = [(d[0] as number) - 1, ...d.slice(1)];
+  return weighted(adjusted, [10, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19]) % 89 === 0;
+}
+
+/** Australian Medicare card number: 10 digits (11 with the individual reference), first 2-6, the 9th a weighted check digit. */
+export function isMedicareValid(d: readonly number[]): boolean {
+  if ((d.length !== 10 && d.length !== 11) || (d[0] as number) < 2 || (d[0] as number) > 6) return false;
+  return weighted(d, [1, 3, 7, 9, 1, 3, 7, 9]) % 10 === d[8];
+}
+
+/** Dutch BSN: 9 digits passing the "11-proof" (weights 9..2, and -1 for the last digit). */
+export function isBsnValid(d: readonly number[]): boolean {
+  if (d.length !== 9) return false;
+  const sum = weighted(d, [9, 8, 7, 6, 5, 4, 3, 2, -1]);
+  return sum % 11 === 0 && sum !== 0;
+}
+
+/** French NIR (INSEE number): 15 digits whose last two are 97 minus the first 13 modulo 97. */
+export function isNirValid(d: readonly number[]): boolean {
+  if (d.length !== 15) return false;
+  let rest = 0;
+  for (let i = 0; i < 13; i++) rest = (rest * 10 + (d[i] as number)) % 97;
+  return 97 - rest === (d[13] as number) * 10 + (d[14] as number);
+}
+
+export const acceptCpf = whole(isCpfValid);
+export const acceptCnpj = whole(isCnpjValid);
+export const acceptTfn = whole(isTfnValid);
+export const acceptAbn = whole(isAbnValid);
+export const acceptMedicare = whole(isMedicareValid);
+export const acceptBsn = whole(isBsnValid);
+export const acceptNir = whole(isNirValid);
+/** An IBAN candidate without separators: its check digits (mod 97), whole. */
+export const acceptCompactIban = (candidate: string): number => (isIbanValid(candidate) ? candidate.length : 0);

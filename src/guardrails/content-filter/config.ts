@@ -2,6 +2,7 @@ import { describeValue } from '../../model/describe.js';
 import type { GuardrailSpec } from '../../model/policy.js';
 import { wordsFileKey } from '../../model/bundle.js';
 import { parseCategories, type ContentFilterCategories } from './categories.js';
+import { createContextMatcher, type ContextMatcher } from './context.js';
 import { PREBUILT_PATTERNS } from './prebuilt-patterns.js';
 import { compileContentPattern } from './regex.js';
 import type { GuardrailCompileContext } from '../kind.js';
@@ -29,6 +30,8 @@ export interface FilterPattern {
   readonly accept: ((candidate: string) => number) | undefined;
   /** See PrebuiltPattern.requires. */
   readonly requires: string | undefined;
+  /** See PrebuiltPattern.context: a match counts only near a keyword. */
+  readonly context: ContextMatcher | undefined;
   /** What a MASK puts in place of each match. */
   readonly tag: string;
   /** The fail detail of a BLOCK. */
@@ -52,7 +55,7 @@ export interface ContentFilterConfig {
   readonly keywordTag: string;
 }
 
-type CompiledEntry = Pick<FilterPattern, 'name' | 'regex' | 'accept' | 'requires' | 'watched' | 'source'>;
+type CompiledEntry = Pick<FilterPattern, 'name' | 'regex' | 'accept' | 'requires' | 'context' | 'watched' | 'source'>;
 
 const DEFAULT_PATTERN_FORMAT = '[{pattern_name}_REDACTED]';
 const DEFAULT_KEYWORD_TAG = '[KEYWORD_REDACTED]';
@@ -182,8 +185,8 @@ function parsePattern(entry: unknown, i: number, format: ((name: string) => stri
   else if (entry.pattern_type === 'regex') compiled = custom(entry, at, ctx, report);
   else report.error(`patterns[${i}].pattern_type must be 'prebuilt' or 'regex', got ${show(entry.pattern_type)}`, [...at, 'pattern_type']);
   if (compiled === undefined || action === undefined || format === undefined) return [];
-  const { name, regex, accept, requires, watched, source } = compiled;
-  return [Object.freeze({ name, action, regex, watched, source, accept, requires, tag: format(name.toUpperCase()), blockDetail: `Content blocked: ${name} pattern detected` })];
+  const { name, regex, accept, requires, context, watched, source } = compiled;
+  return [Object.freeze({ name, action, regex, watched, source, accept, requires, context, tag: format(name.toUpperCase()), blockDetail: `Content blocked: ${name} pattern detected` })];
 }
 
 function prebuilt(value: unknown, at: readonly (string | number)[], report: ParamReporter): CompiledEntry | undefined {
@@ -199,7 +202,8 @@ function prebuilt(value: unknown, at: readonly (string | number)[], report: Para
   }
   const result = compileContentPattern(entry.pattern);
   if (!result.ok) throw new Error(`prebuilt pattern ${entry.name} does not compile: ${result.message}`);
-  return { name: entry.name, regex: result.regex, accept: entry.accept, requires: entry.requires, watched: false, source: entry.name };
+  const context = entry.context === undefined ? undefined : createContextMatcher(entry.context.keyword, entry.pattern, entry.accept, entry.context.wordNumbers === true);
+  return { name: entry.name, regex: result.regex, accept: entry.accept, requires: entry.requires, context, watched: false, source: entry.name };
 }
 
 function custom(entry: Record<string, unknown>, at: readonly (string | number)[], ctx: GuardrailCompileContext, report: ParamReporter): CompiledEntry | undefined {
@@ -219,7 +223,7 @@ function custom(entry: Record<string, unknown>, at: readonly (string | number)[]
   );
   if (!result.ok) return undefined;
   const shown = typeof name === 'string' && name !== '' ? name : 'custom_regex';
-  return { name: shown, regex: result.regex, accept: undefined, requires: undefined, watched: true, source: pattern };
+  return { name: shown, regex: result.regex, accept: undefined, requires: undefined, context: undefined, watched: true, source: pattern };
 }
 
 /**

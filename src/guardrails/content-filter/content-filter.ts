@@ -6,6 +6,7 @@ import { escapeRegExpLiteral } from './regex.js';
 import type { GuardrailKind } from '../kind.js';
 import { createKeywordMatcher } from './keywords.js';
 import { createCategoryCheck } from './categories.js';
+import type { Span } from './context.js';
 
 const PASS: GuardrailVerdict = Object.freeze({ outcome: 'pass' });
 
@@ -189,9 +190,10 @@ const STOPPED: GuardrailVerdict = Object.freeze({ outcome: 'error', detail: "the
  * a prebuilt's `accept` may reject a candidate or shorten it.
  */
 function applyPattern(pattern: FilterPattern, text: string): string | GuardrailVerdict {
-  const { regex, accept, requires } = pattern;
+  const { regex, accept, requires, context } = pattern;
   if (pattern.watched) searching = pattern;
   if (requires !== undefined && !text.includes(requires)) return text;
+  if (context !== undefined) return applySpans(pattern, text, context.spans(text, (t) => matchSpans(pattern, t)));
   regex.lastIndex = 0;
   let out: string | undefined;
   let copiedTo = 0;
@@ -213,6 +215,34 @@ function applyPattern(pattern: FilterPattern, text: string): string | GuardrailV
     copiedTo = start + length;
   }
   return out === undefined ? text : out + text.slice(copiedTo);
+}
+
+/** Every match of a pattern in `text`, as spans (checked by its `accept`): for a contextual pattern. */
+function matchSpans(pattern: FilterPattern, text: string): Span[] {
+  const { regex, accept } = pattern;
+  const spans: Span[] = [];
+  regex.lastIndex = 0;
+  for (let m = regex.exec(text); m !== null; m = regex.exec(text)) {
+    const start = m.index;
+    let length = m[0].length;
+    if (length > 0 && accept !== undefined) length = accept(m[0]);
+    regex.lastIndex = length === 0 ? start + (isSurrogatePairAt(text, start) ? 2 : 1) : start + length;
+    if (length > 0) spans.push([start, start + length]);
+  }
+  return spans;
+}
+
+/** The verdict or masked text for a pattern's spans (sorted, disjoint). */
+function applySpans(pattern: FilterPattern, text: string, spans: readonly Span[]): string | GuardrailVerdict {
+  if (spans.length === 0) return text;
+  if (pattern.action === 'BLOCK') return { outcome: 'fail', detail: pattern.blockDetail };
+  let out = '';
+  let copiedTo = 0;
+  for (const [start, end] of spans) {
+    out += text.slice(copiedTo, start) + pattern.tag;
+    copiedTo = end;
+  }
+  return out + text.slice(copiedTo);
 }
 
 function isSurrogatePairAt(text: string, i: number): boolean {

@@ -169,3 +169,68 @@ describe('guardrail-pdp serve', () => {
     expect(output).toContain('"msg":"stopped"');
   });
 });
+
+describe('LiteLLM configs: --require-executable, --content-filter-categories and os.environ/ values', () => {
+  const FIXTURES = new URL('../fixtures/bundles/', import.meta.url).pathname;
+  const presidio = () => tempFile('b.yaml', 'guardrails:\n  - {guardrail_name: pii, litellm_params: {guardrail: presidio}}\npolicies: {}\n');
+
+  it('validate accepts a guardrail the sidecar cannot run, and refuses it with --require-executable or PDP_REQUIRE_EXECUTABLE', async () => {
+    const bundle = presidio();
+    expect((await cli('validate', bundle)).code).toBe(0);
+    const flagged = await cli('validate', bundle, '--require-executable');
+    expect(flagged.code).toBe(1);
+    expect(flagged.stdout).toContain("error not_executable: guardrail 'pii' (presidio): not executable in the sidecar");
+    expect((await run(['validate', bundle], { PDP_REQUIRE_EXECUTABLE: 'true' })).code).toBe(1);
+  });
+
+  it('validate reads built-in categories from --content-filter-categories', async () => {
+    const file = `${FIXTURES}litellm-docs/content-filter-categories.yaml`;
+    expect((await cli('validate', file)).stdout).toContain('warning not_executable');
+    const r = await cli('validate', file, '--content-filter-categories', `${FIXTURES}litellm-categories`);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('0 errors, 0 warnings');
+  });
+
+  const MARKER = 'marker-5d1e0b';
+  const vendor = () =>
+    tempFile(
+      'v.yaml',
+      `guardrails:
+  - guardrail_name: vendor
+    litellm_params: {guardrail: generic_guardrail_api, api_base: os.environ/VENDOR_BASE, api_key: os.environ/VENDOR_KEY, timeout: 2}
+  - guardrail_name: cf
+    litellm_params:
+      guardrail: litellm_content_filter
+      patterns: [{pattern_type: regex, pattern: os.environ/VENDOR_PATTERN, action: MASK}]
+policies:
+  p:
+    guardrails: {add: [vendor, cf]}
+    pipeline: {steps: [{guardrail: vendor, on_error: next}, {guardrail: cf}]}
+`,
+    );
+  const env = { VENDOR_BASE: `http://127.0.0.1:1/${MARKER}`, VENDOR_KEY: `sk-${MARKER}`, VENDOR_PATTERN: `(?:a|a)+${MARKER}` };
+
+  it('pipeline resolves os.environ/ values and prints none of them', async () => {
+    const r = await run(['pipeline', '--bundle', vendor(), '--policy', 'p', '--mode', 'compat', '--input', '{"messages":[{"role":"user","content":"hi"}]}'], env);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).steps[0].detail).toContain('os.environ/VENDOR_BASE');
+    expect(r.stdout + r.stderr).toContain('os.environ/VENDOR_PATTERN');
+    expect(r.stdout + r.stderr).not.toContain(MARKER);
+  });
+
+  it('serve logs no os.environ/ value', async () => {
+    const child = spawn(process.execPath, [MAIN, 'serve', '--bundle', vendor(), '--mode', 'compat', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], {
+      env: { ...process.env, PDP_LOG_LEVEL: 'debug', ...env },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 20_000;
+    while (!output.includes('decision API listening') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toContain('os.environ/VENDOR_PATTERN');
+    expect(output).not.toContain(MARKER);
+  });
+});

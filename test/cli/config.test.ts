@@ -19,6 +19,20 @@ function problems(flags: Record<string, string | boolean>, env: Record<string, s
 }
 
 describe('loadServeConfig', () => {
+  it('reads --require-executable, --content-filter-categories and their variables, and hands the environment down as a lookup', () => {
+    expect(loadServeConfig({ bundle: 'b.yaml' }, {})).toMatchObject({ requireExecutable: false });
+    expect(loadServeConfig({ bundle: 'b.yaml' }, {}).contentFilterCategoriesDir).toBeUndefined();
+    const config = loadServeConfig({ bundle: 'b.yaml' }, { PDP_REQUIRE_EXECUTABLE: '1', PDP_CONTENT_FILTER_CATEGORIES: '/cats', VENDOR_KEY: 'k' });
+    expect(config).toMatchObject({ requireExecutable: true, contentFilterCategoriesDir: '/cats' });
+    expect(config.lookupEnv?.('VENDOR_KEY')).toBe('k');
+    expect(config.lookupEnv?.('toString')).toBeUndefined();
+    expect(loadServeConfig({ bundle: 'b.yaml', 'require-executable': false, 'content-filter-categories': '/mine' }, { PDP_REQUIRE_EXECUTABLE: 'true' })).toMatchObject({
+      requireExecutable: false,
+      contentFilterCategoriesDir: '/mine',
+    });
+    expect(problems({ bundle: 'b.yaml' }, { PDP_REQUIRE_EXECUTABLE: 'yes' })).toEqual(["--require-executable: 'yes' is not a boolean; use true, false, 1 or 0"]);
+  });
+
   it('defaults to a loopback decision API, the pod-wide admin port and the documented values', () => {
     const config = loadServeConfig({ bundle: 'b.yaml' }, {});
     expect(config).toMatchObject({

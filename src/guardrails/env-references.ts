@@ -9,7 +9,7 @@ export const ENV_PREFIX = 'os.environ/';
 /** litellm_params with every `os.environ/NAME` string replaced by the variable's value. */
 export interface ResolvedParams {
   readonly params: Readonly<Record<string, unknown>>;
-  /** References whose variable is not set, with where they are (under litellm_params); the value stays as written. */
+  /** References whose variable is not set, with where they are (under litellm_params); the value is left out (undefined). */
   readonly missing: readonly { readonly name: string; readonly path: DocPath }[];
   /** The non-empty values substituted, longest first. */
   readonly secrets: readonly string[];
@@ -34,7 +34,7 @@ export function resolveEnvReferences(params: Readonly<Record<string, unknown>>, 
       const found = lookup(name);
       if (found === undefined) {
         missing.push({ name, path });
-        return value;
+        return undefined;
       }
       if (found !== '') byValue.set(found, name);
       return found;

@@ -62,12 +62,11 @@ export function compileGuardrails(
       out.set(spec.name, Object.freeze({ name: spec.name, kind: spec.kind, spec, check: undefined, timeoutMs: 0 }));
       continue;
     }
-    // A kind the sidecar runs needs every value: the missing ones are errors already, and the
-    // literal `os.environ/NAME` would only add a second, misleading complaint.
-    if (resolved.missing.length > 0) {
-      out.set(spec.name, Object.freeze({ name: spec.name, kind: spec.kind, spec, check: undefined, timeoutMs: 0 }));
-      continue;
-    }
+    // A missing value is left out of what the kind sees; its complaints about that very setting
+    // would repeat the missing_env_var error, so they are dropped, and its others still count.
+    // (at the setting, or above it naming it: "api_base is required").
+    const isAboutMissing = (path: DocPath, message: string): boolean =>
+      resolved.missing.some((m) => m.path.every((part, i) => i >= path.length || path[i] === part) && (path.length >= m.path.length || message.includes(String(m.path[path.length]))));
     const reasons: { message: string; path: DocPath }[] = [];
     const env: GuardrailEnv = resolved.secrets.length === 0 ? options.env : scrubbedEnv(options.env, scrub);
     const build = kind.compile(
@@ -75,7 +74,9 @@ export function compileGuardrails(
       {
         env,
         mode: options.mode,
-        report: (severity, rule, message, path) => report(severity, rule, message, path),
+        report: (severity, rule, message, path) => {
+          if (!isAboutMissing(path, message)) report(severity, rule, message, path);
+        },
         unsupported: (message, path) => reasons.push({ message, path }),
         files: options.files,
       },
@@ -90,7 +91,7 @@ export function compileGuardrails(
         report('warning', 'not_executable', `${prefix}not executable in the sidecar: ${notExecutable}. ${effect}`, first.path);
       }
     }
-    const check = notExecutable !== undefined || build === undefined ? undefined : resolved.secrets.length === 0 ? build.check : scrubbedCheck(build.check, scrub);
+    const check = notExecutable !== undefined || build === undefined || resolved.missing.length > 0 ? undefined : resolved.secrets.length === 0 ? build.check : scrubbedCheck(build.check, scrub);
     out.set(
       spec.name,
       Object.freeze({ name: spec.name, kind: spec.kind, spec, check, timeoutMs: build?.timeoutMs ?? 0, ...(notExecutable === undefined ? {} : { notExecutable: scrub(notExecutable) }) }),

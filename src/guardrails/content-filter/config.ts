@@ -189,6 +189,13 @@ function parsePattern(entry: unknown, i: number, format: ((name: string) => stri
   return [Object.freeze({ name, action, regex, watched, source, accept, requires, context, tag: format(name.toUpperCase()), blockDetail: `Content blocked: ${name} pattern detected` })];
 }
 
+/**
+ * Each prebuilt pattern is translated once per process (the long term lists take tens of
+ * milliseconds) and its RegExp shared by every guardrail using it: every search resets
+ * `lastIndex` and runs to its end synchronously, so sharing is safe.
+ */
+const COMPILED_PREBUILTS = new Map<string, { readonly regex: RegExp; readonly context: ContextMatcher | undefined }>();
+
 function prebuilt(value: unknown, at: readonly (string | number)[], report: ParamReporter): CompiledEntry | undefined {
   const known = [...PREBUILT_PATTERNS.keys()].join(', ');
   if (typeof value !== 'string' || value === '') {
@@ -200,10 +207,15 @@ function prebuilt(value: unknown, at: readonly (string | number)[], report: Para
     report.error(`unknown prebuilt pattern '${value}'; the sidecar knows: ${known} (write others as pattern_type: regex)`, [...at, 'pattern_name']);
     return undefined;
   }
-  const result = compileContentPattern(entry.pattern);
-  if (!result.ok) throw new Error(`prebuilt pattern ${entry.name} does not compile: ${result.message}`);
-  const context = entry.context === undefined ? undefined : createContextMatcher(entry.context.keyword, entry.pattern, entry.accept, entry.context.wordNumbers === true);
-  return { name: entry.name, regex: result.regex, accept: entry.accept, requires: entry.requires, context, watched: false, source: entry.name };
+  let compiled = COMPILED_PREBUILTS.get(entry.name);
+  if (compiled === undefined) {
+    const result = compileContentPattern(entry.pattern);
+    if (!result.ok) throw new Error(`prebuilt pattern ${entry.name} does not compile: ${result.message}`);
+    const context = entry.context === undefined ? undefined : createContextMatcher(entry.context.keyword, entry.pattern, entry.accept, entry.context.wordNumbers === true);
+    compiled = { regex: result.regex, context };
+    COMPILED_PREBUILTS.set(entry.name, compiled);
+  }
+  return { name: entry.name, regex: compiled.regex, accept: entry.accept, requires: entry.requires, context: compiled.context, watched: false, source: entry.name };
 }
 
 function custom(entry: Record<string, unknown>, at: readonly (string | number)[], ctx: GuardrailCompileContext, report: ParamReporter): CompiledEntry | undefined {

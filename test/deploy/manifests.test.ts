@@ -13,6 +13,7 @@ import { startApp, type Started } from '../helpers/app.js';
 import { podContainers, readKustomization, renderKustomization, type K8sObject } from './kustomize.js';
 import { finalStage, parseDockerfile } from './dockerfile.js';
 import { finish } from '../../src/steps.js';
+import { DEFAULT_SIDECAR, sidecarSpec } from '../../src/kube/sidecar.js';
 
 const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
 const VARIANTS = ['base', 'overlays/sqlite', 'overlays/unix-socket'] as const;
@@ -191,6 +192,16 @@ describe('deploy/base', () => {
       const path = (sidecar[probe] as { httpGet: { path: string } }).httpGet.path;
       expect((await fetch(`http://${started.adminAddress}${path}`)).status, probe).toBe(200);
     }
+  });
+
+  it('runs exactly the sidecar that inject and the injector add (src/kube/sidecar.ts), so they cannot drift', () => {
+    const spec = podSpec(one(renderKustomization(base), 'Deployment'));
+    const sidecar = sidecarOf(spec);
+    const built = sidecarSpec({ ...DEFAULT_SIDECAR, image: sidecar.image as string });
+    expect(built.placement).toBe('initContainers');
+    expect(sidecar).toEqual(built.container);
+    for (const v of built.volumes) expect(spec.volumes).toContainEqual(v);
+    for (const c of spec.containers) for (const e of built.appEnv) expect(c.env).toContainEqual(e);
   });
 
   it('serves the same bundle path as the image by default', () => {

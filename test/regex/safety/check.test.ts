@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { compilePythonFullmatch, compilePythonSearch } from '../../../src/regex/python/python-regex.js';
 import { analyzeRegexSafety, checkRegexSafety } from '../../../src/regex/safety/check.js';
 
@@ -90,7 +90,8 @@ function conditionPatterns(dir: string): string[] {
     }
   };
   for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    if (entry.endsWith('.yaml') || entry.endsWith('.yml')) visit(parse(readFileSync(join(dir, entry), 'utf8')));
+    // Every document: some fixtures (test/fixtures/kube/workloads.yaml) hold several.
+    if (entry.endsWith('.yaml') || entry.endsWith('.yml')) for (const doc of parseAllDocuments(readFileSync(join(dir, entry), 'utf8'))) visit(doc.toJS());
   }
   return out;
 }

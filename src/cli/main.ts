@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { runCompile } from './compile.js';
 import { runHealth } from './health.js';
+import { runInject } from './inject.js';
 import { EXIT, type CliIo } from './io.js';
 import { runPipeline } from './pipeline.js';
 import { runResolve } from './resolve.js';
@@ -30,6 +31,8 @@ Commands:
             Print a running sidecar's Watch events as JSON lines.
   health    (--server ADDR | --socket PATH) [--timeout-ms MS]
             Exit 0 when a running sidecar reports SERVING (an exec probe without grpcurl).
+  inject    [-f FILE | -] --image IMAGE [--all] [--classic-sidecar] ...
+            Add the sidecar to the pod templates of Kubernetes YAML; 'guardrail-pdp inject --help'.
   version   Print the version.
 
 'guardrail-pdp COMMAND --help' describes a command and all its options (TLS for --server too).
@@ -55,6 +58,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         return await runWatch(args, io);
       case 'health':
         return await runHealth(args, io);
+      case 'inject':
+        return await runInject(args, io);
       case 'version':
       case '--version':
         io.stdout.write(args.includes('--help') || args.includes('-h') ? 'usage: guardrail-pdp version\nPrints the version.\n' : `${version()}\n`);

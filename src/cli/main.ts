@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { runCompile } from './compile.js';
 import { runHealth } from './health.js';
 import { runInject } from './inject.js';
+import { runInjector } from './injector.js';
 import { EXIT, type CliIo } from './io.js';
 import { runPipeline } from './pipeline.js';
 import { runResolve } from './resolve.js';
@@ -33,6 +34,8 @@ Commands:
             Exit 0 when a running sidecar reports SERVING (an exec probe without grpcurl).
   inject    [-f FILE | -] --image IMAGE [--all] [--classic-sidecar] ...
             Add the sidecar to the pod templates of Kubernetes YAML; 'guardrail-pdp inject --help'.
+  injector  --tls-cert FILE --tls-key FILE --image IMAGE ...
+            Serve the sidecar-injecting admission webhook; 'guardrail-pdp injector --help'.
   version   Print the version.
 
 'guardrail-pdp COMMAND --help' describes a command and all its options (TLS for --server too).
@@ -60,6 +63,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         return await runHealth(args, io);
       case 'inject':
         return await runInject(args, io);
+      case 'injector':
+        return await runInjector(args, io);
       case 'version':
       case '--version':
         io.stdout.write(args.includes('--help') || args.includes('-h') ? 'usage: guardrail-pdp version\nPrints the version.\n' : `${version()}\n`);

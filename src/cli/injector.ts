@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { Logger } from 'pino';
+import type { LevelWithSilent, Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createInjectorMetrics } from '../kube/metrics.js';
 import type { InjectSettings } from '../kube/plan.js';
@@ -65,33 +65,33 @@ export async function startInjector(config: InjectorConfig, log: Logger): Promis
   };
 }
 
-/**
- * `injector`: serves the admission webhook until SIGTERM or SIGINT, then stops gracefully.
- * Exit 0 after a clean stop; 2 for bad options, unusable certificate files or a busy address.
- */
-export async function runInjector(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      ...SIDECAR_FLAGS,
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      listen: { type: 'string' },
-      'admin-listen': { type: 'string' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
-  });
-  if (values.help === true) {
-    io.stdout.write(USAGE);
-    return EXIT.OK;
-  }
+/** The flags of `injector`. */
+export const INJECTOR_FLAGS = {
+  ...SIDECAR_FLAGS,
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  listen: { type: 'string' },
+  'admin-listen': { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** What `injector`'s arguments say: a configuration, or every problem with them. */
+export type InjectorArgs =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'config'; readonly config: InjectorConfig; readonly logLevel: string }
+  | { readonly kind: 'problems'; readonly problems: readonly string[] };
+
+/** Parses `injector`'s arguments (the tests of deploy/injector parse its Deployment's with it too). */
+export function parseInjectorArgs(args: string[]): InjectorArgs {
+  const { values, positionals } = parseArgs({ args, options: INJECTOR_FLAGS, allowPositionals: true });
+  if (values.help === true) return { kind: 'help' };
   const problems: string[] = [];
   const settings = settingsFromFlags(values, problems);
   if (positionals.length > 0) problems.push(`unexpected argument '${positionals[0]}'`);
-  if (values['tls-cert'] === undefined || values['tls-key'] === undefined)
-    problems.push('--tls-cert and --tls-key are required: the API server calls webhooks over HTTPS only');
+  const certPath = values['tls-cert'];
+  const keyPath = values['tls-key'];
+  if (certPath === undefined || keyPath === undefined) problems.push('--tls-cert and --tls-key are required: the API server calls webhooks over HTTPS only');
   const tcp = (value: string, option: string): { host: string; port: number } | undefined => {
     try {
       const a = parseListenAddress(value, option);
@@ -106,17 +106,29 @@ export async function runInjector(args: string[], io: CliIo): Promise<number> {
   const adminListen = tcp(values['admin-listen'] ?? INJECTOR_DEFAULTS.adminListen, '--admin-listen');
   const logLevel = values['log-level'] ?? INJECTOR_DEFAULTS.logLevel;
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`--log-level: '${logLevel}' is not a level`);
-  if (problems.length > 0 || settings === undefined || listen === undefined || adminListen === undefined) {
-    io.stderr.write(`${problems.join('\n')}\n${USAGE}`);
+  if (problems.length > 0 || settings === undefined || listen === undefined || adminListen === undefined || certPath === undefined || keyPath === undefined)
+    return { kind: 'problems', problems };
+  return { kind: 'config', config: { listen, adminListen, certPath, keyPath, settings }, logLevel };
+}
+
+/**
+ * `injector`: serves the admission webhook until SIGTERM or SIGINT, then stops gracefully.
+ * Exit 0 after a clean stop; 2 for bad options, unusable certificate files or a busy address.
+ */
+export async function runInjector(args: string[], io: CliIo): Promise<number> {
+  const parsed = parseInjectorArgs(args);
+  if (parsed.kind === 'help') {
+    io.stdout.write(USAGE);
+    return EXIT.OK;
+  }
+  if (parsed.kind === 'problems') {
+    io.stderr.write(`${parsed.problems.join('\n')}\n${USAGE}`);
     return EXIT.USAGE;
   }
-  const log = createLogger(logLevel as 'info');
+  const log = createLogger(parsed.logLevel as LevelWithSilent);
   let running: RunningInjector;
   try {
-    running = await startInjector(
-      { listen, adminListen, certPath: values['tls-cert'] as string, keyPath: values['tls-key'] as string, settings },
-      log,
-    );
+    running = await startInjector(parsed.config, log);
   } catch (e) {
     io.stderr.write(`guardrail-pdp injector: ${(e as Error).message}\n`);
     return EXIT.UNREADABLE;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runClient } from './client.mjs';
+import { runInjector } from './injector.mjs';
 import { runInprocess } from './inprocess.mjs';
 import { runPipeline } from './pipeline.mjs';
 import { runLatency } from './latency.mjs';
@@ -24,6 +25,7 @@ const SECTIONS = [
   { name: 'inprocess', load: false, run: (ctx) => runInprocess(ctx) },
   { name: 'pipeline', load: false, run: (ctx) => runPipeline(ctx) },
   { name: 'client', load: false, run: (ctx) => runClient(ctx) },
+  { name: 'injector', load: false, run: (ctx) => runInjector(ctx) },
   { name: 'throughput', load: true, run: (ctx) => runThroughput(ctx) },
   { name: 'latency', load: true, run: (ctx) => runLatency(ctx) },
   { name: 'reload', load: true, run: (ctx) => runReload(ctx) },

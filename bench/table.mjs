@@ -39,6 +39,18 @@ function client(s, out) {
   out.push('(ceiling: an unbounded cache without reloads, 1 - distinct / requests)');
 }
 
+function injector(s, out) {
+  out.push(`Sidecar injector: ms per AdmissionReview over HTTPS, send to last byte (${f(s.reviewBytes)}-byte review of a Deployment's pod; RSS ${f(s.rssMb)} MB)`);
+  const w = [40, 9, 7, 7, 7, 7, 8];
+  out.push(row(['calls', 'reviews/s', 'p50', 'p90', 'p99', 'p99.9', 'max'], w));
+  for (const [name, r] of [['sequential, one keep-alive connection', s.sequential], ['8 in flight, keep-alive', s.concurrent], ['a new TLS connection each', s.newConnection]]) {
+    out.push(row([name, f(r.reviewsPerSec, 0), ...lat(r.latencyMs)], w));
+  }
+  const server = s.sequential.server;
+  if (server) out.push(`sequential, by the injector's histogram (arrival to answer): ${f((100 * server.within1ms) / server.count, 2)}% within 1 ms, ${f((100 * server.within5ms) / server.count, 2)}% within 5 ms`);
+  out.push(`reviewAdmission alone (parsed review in, answer out): median ${f(s.inprocess.medianUs)} µs, p99 ${f(s.inprocess.p99Us)} µs`);
+}
+
 function throughput(s, out) {
   out.push(`Closed-loop maximum (h2load, ${s.clients} connection x ${s.streams} calls in flight, ${s.seconds} s)`);
   const w = [16, 9, 9, 8, 9, 8, 7];
@@ -99,6 +111,8 @@ export function checkTargets(sections) {
   }
   const big = sections.inprocess?.rows.find((r) => r.attachments === 100_000);
   if (big) add('in-process Resolve median < 5 µs at 100,000 attachments', `${f(big.engine.medianUs)} µs`, big.engine.medianUs < 5);
+  const inj = sections.injector?.sequential;
+  if (inj) add('injector review p99 < 5 ms (one keep-alive connection)', `${f(inj.latencyMs.p99, 3)} ms`, inj.latencyMs.p99 < 5);
   const r = sections.reload;
   if (r) add('10,000-policy activation < 1 s, no failed RPC', `max ${f(r.activationMs.max, 0)} ms, ${f(r.errors)} errors`, r.activationMs.max !== null && r.activationMs.max < 1000 && r.errors === 0);
   return out;
@@ -115,6 +129,7 @@ const PRINTERS = {
   inprocess,
   pipeline,
   client,
+  injector,
   throughput,
   latency,
   reload,

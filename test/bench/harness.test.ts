@@ -108,3 +108,12 @@ describe('synthetic workload', () => {
     expect(ResolveResponse.encode(after).finish().length).toBe(ResolveResponse.encode(before).finish().length);
   });
 });
+
+describe('checkTargets: the injector', () => {
+  it("checks the sequential review p99 against docs/performance.md's 5 ms", async () => {
+    const { checkTargets } = await load('table.mjs');
+    const section = (p99: number) => ({ injector: { sequential: { latencyMs: { p99 } } } });
+    expect(checkTargets(section(1.2))).toEqual([{ target: 'injector review p99 < 5 ms (one keep-alive connection)', figure: '1.2 ms', met: true }]);
+    expect(checkTargets(section(7))[0].met).toBe(false);
+  });
+});

@@ -41,7 +41,7 @@ export type Plan =
  */
 export function planInjection(template: PodTemplate, settings: InjectSettings): Plan {
   const meta = template.metadata;
-  if (meta !== undefined && !isPlainObject(meta)) return refuse(['metadata is not a map']);
+  if (meta != null && !isPlainObject(meta)) return refuse(['metadata is not a map']);
   const malformed = nonStringValues(meta);
   if (malformed.length > 0) return refuse(malformed);
   const selected = isSelected(sanitizeMeta(meta), settings.all);
@@ -75,8 +75,9 @@ export function planInjection(template: PodTemplate, settings: InjectSettings): 
 
   ops.push(...appendOps(['spec', sidecar.placement], pod[sidecar.placement], [sidecar.container]));
   if (sidecar.volumes.length > 0) ops.push(...appendOps(['spec', 'volumes'], pod.volumes, sidecar.volumes));
-  if (meta === undefined) ops.push({ op: 'add', path: '/metadata', value: { annotations: { [STATUS_ANNOTATION]: STATUS_INJECTED } } });
-  else if (meta.annotations === undefined) ops.push({ op: 'add', path: '/metadata/annotations', value: { [STATUS_ANNOTATION]: STATUS_INJECTED } });
+  // A null map or list (`annotations:` with nothing after it) counts as absent, as for the API server.
+  if (meta == null) ops.push({ op: 'add', path: '/metadata', value: { annotations: { [STATUS_ANNOTATION]: STATUS_INJECTED } } });
+  else if (meta.annotations == null) ops.push({ op: 'add', path: '/metadata/annotations', value: { [STATUS_ANNOTATION]: STATUS_INJECTED } });
   else ops.push({ op: 'add', path: pointer(['metadata', 'annotations', STATUS_ANNOTATION]), value: STATUS_INJECTED });
   return { action: 'inject', ops, completed: false };
 }
@@ -104,13 +105,13 @@ function checkShape(spec: unknown): string | undefined {
   const lists = ['containers', 'initContainers', 'ephemeralContainers', 'volumes'] as const;
   for (const key of lists) {
     const list = spec[key];
-    if (list === undefined && key !== 'containers') continue;
+    if (list == null && key !== 'containers') continue;
     if (!Array.isArray(list) || !list.every((c) => isPlainObject(c) && typeof c.name === 'string'))
       return `spec.${key} is not a list of named ${key === 'volumes' ? 'volumes' : 'containers'}`;
     if (key === 'volumes') continue;
     for (const c of list as Record<string, unknown>[]) {
       for (const field of ['env', 'volumeMounts', 'ports'] as const) {
-        if (c[field] !== undefined && (!Array.isArray(c[field]) || !(c[field] as unknown[]).every(isPlainObject)))
+        if (c[field] != null && (!Array.isArray(c[field]) || !(c[field] as unknown[]).every(isPlainObject)))
           return `container "${String(c.name)}": ${field} is not a list`;
       }
     }
@@ -123,7 +124,7 @@ function checkShape(spec: unknown): string | undefined {
 function nonStringValues(meta: PodTemplate['metadata']): string[] {
   const out: string[] = [];
   for (const [what, map] of [['label', meta?.labels], ['annotation', meta?.annotations]] as const) {
-    if (map === undefined) continue;
+    if (map == null) continue;
     if (!isPlainObject(map)) {
       out.push(`metadata.${what}s is not a map`);
       continue;
@@ -192,8 +193,8 @@ function appContainerOps(pod: PodSpec, env: readonly EnvVar[], mounts: readonly 
 }
 
 /** Operations appending `items` to the list at `path`: one `add` of the list when it is absent. */
-function appendOps(path: readonly (string | number)[], list: readonly unknown[] | undefined, items: readonly unknown[]): PatchOp[] {
+function appendOps(path: readonly (string | number)[], list: readonly unknown[] | null | undefined, items: readonly unknown[]): PatchOp[] {
   if (items.length === 0) return [];
-  if (list === undefined) return [{ op: 'add', path: pointer(path), value: [...items] }];
+  if (list == null) return [{ op: 'add', path: pointer(path), value: [...items] }];
   return items.map((value) => ({ op: 'add', path: pointer([...path, '-']), value }));
 }

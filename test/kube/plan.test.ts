@@ -64,6 +64,15 @@ describe('planInjection: what it adds', () => {
     expect(out.metadata?.annotations).toEqual({ other: 'x', [STATUS_ANNOTATION]: 'injected' });
   });
 
+  it('treats null lists and maps (`env:` with nothing after it) as absent, as the API server does', () => {
+    const t = template({ initContainers: null, volumes: null, containers: [{ name: 'gateway', env: null, volumeMounts: null, ports: null }] } as never, undefined);
+    (t.metadata as Record<string, unknown>).annotations = null;
+    const out = injected(t);
+    expect(out.spec?.initContainers?.map((c) => c.name)).toEqual(['guardrail-pdp']);
+    expect(out.spec?.containers[0]?.env).toEqual([{ name: 'GUARDRAIL_PDP_ADDRESS', value: '127.0.0.1:50051' }]);
+    expect(out.metadata?.annotations).toEqual({ [STATUS_ANNOTATION]: 'injected' });
+  });
+
   it('creates metadata when a template has none (--all)', () => {
     const out = injected({ spec: { containers: [{ name: 'a' }] } }, { ...SETTINGS, all: true });
     expect(out.metadata).toEqual({ annotations: { [STATUS_ANNOTATION]: 'injected' } });

@@ -2,8 +2,6 @@
 import { readFileSync } from 'node:fs';
 import { runCompile } from './compile.js';
 import { runHealth } from './health.js';
-import { runInject } from './inject.js';
-import { runInjector } from './injector.js';
 import { EXIT, type CliIo } from './io.js';
 import { runPipeline } from './pipeline.js';
 import { runResolve } from './resolve.js';
@@ -61,10 +59,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         return await runWatch(args, io);
       case 'health':
         return await runHealth(args, io);
+      // Loaded on demand: serve's startup (its signal handlers) must not wait for the injection code.
       case 'inject':
-        return await runInject(args, io);
+        return await (await import('./inject.js')).runInject(args, io);
       case 'injector':
-        return await runInjector(args, io);
+        return await (await import('./injector.js')).runInjector(args, io);
       case 'version':
       case '--version':
         io.stdout.write(args.includes('--help') || args.includes('-h') ? 'usage: guardrail-pdp version\nPrints the version.\n' : `${version()}\n`);

@@ -80,7 +80,7 @@ function checkRegularFile(path: string): void {
 }
 
 const NOT_OURS = 'not a guardrail-pdp db';
-const CREATE_HINT = 'create it with `guardrail-pdp compile` or the recipe in docs/sqlite-db.md';
+const CREATE_HINT = 'create it with `guardrail-pdp compile` (from a bundle or --from-postgres)';
 
 function checkSchema(db: Database.Database, path: string): void {
   const tables = new Set(db.prepare<[], string>(`SELECT name FROM sqlite_master WHERE type IN ('table', 'view')`).pluck().all());
@@ -147,4 +147,21 @@ function invalid(path: string, issues: readonly Issue[], cause?: unknown): PdpEr
   const message = first.message.startsWith('cannot read db') ? first.message : `db ${path}: ${first.message}`;
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
   return new PdpError('BUNDLE_INVALID', `${message}${more}`, { issues, cause });
+}
+
+/**
+ * The `pdp_meta` rows of a db, or undefined when it cannot be read (missing, locked, not a
+ * guardrail-pdp db). For producers that keep their own keys there; synchronous and small.
+ */
+export function readDbMeta(path: string): ReadonlyMap<string, string> | undefined {
+  let db: Database.Database | undefined;
+  try {
+    checkRegularFile(path);
+    db = new Database(path, { readonly: true, fileMustExist: true, timeout: 0 });
+    return new Map(db.prepare<[], [string, string]>('SELECT key, value FROM pdp_meta').raw().all());
+  } catch {
+    return undefined;
+  } finally {
+    db?.close();
+  }
 }

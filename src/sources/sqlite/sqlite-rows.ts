@@ -140,7 +140,7 @@ class RowReader {
     try {
       value = JSON.parse(raw);
     } catch (e) {
-      const hint = raw === '' ? " (an empty CSV field imports as ''; the UPDATE of the recipe in docs/sqlite-db.md turns those into NULL)" : '';
+      const hint = raw === '' ? ' (an empty string; store NULL for none)' : '';
       this.bad(at, column, `${column} is not valid JSON: ${(e as Error).message}${hint}; store ${SHAPES[shape]}`);
       return null;
     }

@@ -2,7 +2,7 @@
  * The tables of a guardrail-pdp SQLite db (docs/sqlite-db.md, docs/semantics.md §12).
  *
  * `LiteLLM_PolicyTable` and `LiteLLM_PolicyAttachmentTable` keep LiteLLM's table and column names,
- * so rows exported from LiteLLM's Postgres database import unchanged. Postgres types map to SQLite
+ * so rows read from LiteLLM's Postgres database (sources/postgres/) are stored as they are. Postgres types map to SQLite
  * as: `TEXT[]` and `JSONB` -> JSON text (`'[]'`, `'{}'`), `TIMESTAMP(3)` -> ISO 8601 text
  * (`2026-01-23T13:14:07.123Z`, UTC, so text order is time order), `BOOL` -> 0/1.
  * `pdp_guardrails` holds the `guardrails:` section of a LiteLLM config (`litellm_params` as JSON)
@@ -34,12 +34,49 @@ export const REQUIRED_COLUMNS: Readonly<Record<string, readonly string[]>> = Obj
   pdp_meta: Object.freeze(['key', 'value']),
 });
 
+/** Every column of `LiteLLM_PolicyTable`, in the table's order (LiteLLM's column names). */
+export const POLICY_TABLE_COLUMNS = Object.freeze([
+  'policy_id',
+  'policy_name',
+  'inherit',
+  'description',
+  'guardrails_add',
+  'guardrails_remove',
+  'condition',
+  'pipeline',
+  'version_number',
+  'version_status',
+  'parent_version_id',
+  'is_latest',
+  'published_at',
+  'production_at',
+  'created_at',
+  'created_by',
+  'updated_at',
+  'updated_by',
+] as const);
+
+/** Every column of `LiteLLM_PolicyAttachmentTable`, in the table's order (LiteLLM's column names). */
+export const ATTACHMENT_TABLE_COLUMNS = Object.freeze([
+  'attachment_id',
+  'policy_name',
+  'scope',
+  'teams',
+  'keys',
+  'models',
+  'tags',
+  'created_at',
+  'created_by',
+  'updated_at',
+  'updated_by',
+] as const);
+
 const NOW = `(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
 
 /**
  * Creates every table (a no-op for tables that exist). Run it on an empty db; `guardrail-pdp
- * compile` does, and the Postgres recipe in docs/sqlite-db.md starts from a db that command wrote. Column
- * order matters to `sqlite3 .import`, which fills columns by position.
+ * compile` does (from a bundle or from LiteLLM's Postgres). The column order is
+ * POLICY_TABLE_COLUMNS and ATTACHMENT_TABLE_COLUMNS.
  */
 export const SCHEMA_SQL = `
 -- One row per policy version (LiteLLM_PolicyTable). The live policy of a name is its 'production'
@@ -85,7 +122,7 @@ CREATE TABLE IF NOT EXISTS "LiteLLM_PolicyAttachmentTable" (
   updated_by     TEXT
 );
 
--- The guardrails: section of a LiteLLM config.
+-- The guardrails: section of a LiteLLM config (and the active rows of LiteLLM_GuardrailsTable).
 CREATE TABLE IF NOT EXISTS pdp_guardrails (
   guardrail_name  TEXT PRIMARY KEY NOT NULL,
   litellm_params  TEXT NOT NULL                    -- JSON object, e.g. {"guardrail": "presidio", "mode": "pre_call"}
@@ -93,6 +130,7 @@ CREATE TABLE IF NOT EXISTS pdp_guardrails (
 
 -- What this file is: format = 'guardrail-pdp', format_version, revision (the producer's label for
 -- this content; the served revision is derived from the content itself), created_at (ISO 8601).
+-- Producers may add their own keys (compile --from-postgres adds postgres_fingerprint); readers ignore them.
 CREATE TABLE IF NOT EXISTS pdp_meta (
   key    TEXT PRIMARY KEY NOT NULL,
   value  TEXT NOT NULL

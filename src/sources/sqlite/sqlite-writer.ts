@@ -4,7 +4,8 @@ import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ParsedBundle } from '../../compile/parse/parse.js';
 import type { AttachmentSpec, PipelineSpec, PolicySpec } from '../../model/policy.js';
-import { FORMAT_NAME, FORMAT_VERSION, SCHEMA_SQL } from './sqlite-schema.js';
+import { ATTACHMENT_TABLE_COLUMNS, FORMAT_NAME, FORMAT_VERSION, POLICY_TABLE_COLUMNS, SCHEMA_SQL } from './sqlite-schema.js';
+import type { DbRows, Row } from './sqlite-rows.js';
 
 /** Options of `writeSqliteDb`. */
 export interface WriteSqliteDbOptions {
@@ -25,45 +26,99 @@ export interface WriteSqliteDbOptions {
  */
 export function writeSqliteDb(path: string, parsed: ParsedBundle, options: WriteSqliteDbOptions): void {
   const at = (options.now ?? new Date()).toISOString();
+  writeAtomically(path, (conn) => {
+    const policy = conn.prepare(
+      `INSERT INTO "LiteLLM_PolicyTable" (policy_id, policy_name, inherit, description, guardrails_add, guardrails_remove, condition,
+         pipeline, version_number, version_status, is_latest, published_at, production_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    // Draft and published versions keep their ids and numbers; the production row comes after them.
+    const latest = new Map<string, number>();
+    for (const v of parsed.versions) latest.set(v.spec.name, Math.max(v.versionNumber, latest.get(v.spec.name) ?? 0));
+    for (const p of parsed.policies) {
+      const version = (latest.get(p.name) ?? 0) + 1;
+      policy.run(...policyRow(policyIdOf(p.name), p), version, 'production', 1, null, at, at, at);
+    }
+    for (const v of parsed.versions) {
+      const isLatest = !parsed.policies.some((p) => p.name === v.spec.name) && latest.get(v.spec.name) === v.versionNumber;
+      const publishedAt = v.status === 'published' ? at : null;
+      policy.run(...policyRow(v.id, v.spec), v.versionNumber, v.status, isLatest ? 1 : 0, publishedAt, null, at, at);
+    }
+    const attachment = conn.prepare(
+      `INSERT INTO "LiteLLM_PolicyAttachmentTable" (attachment_id, policy_name, scope, teams, keys, models, tags, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    // Ids of one width, so that text order is bundle order however many there are.
+    const width = Math.max(6, String(parsed.attachments.length).length);
+    parsed.attachments.forEach((a, i) => attachment.run(...attachmentRow(a, `att-${String(i + 1).padStart(width, '0')}`), at, at));
+    const guardrail = conn.prepare('INSERT INTO pdp_guardrails (guardrail_name, litellm_params) VALUES (?, ?)');
+    for (const g of parsed.guardrails) guardrail.run(g.name, JSON.stringify(g.params));
+    insertMeta(conn, { revision: options.revision, created_at: at });
+  });
+}
+
+/** Options of `writeSqliteRows`. */
+export interface WriteSqliteRowsOptions {
+  /** `pdp_meta.revision`: the producer's label for this content. */
+  readonly revision: string;
+  /** `pdp_meta.created_at`. Default: now. */
+  readonly now?: Date;
+  /** More `pdp_meta` rows (readers ignore keys they do not know). */
+  readonly meta?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Writes table rows as they are (a producer's copy of LiteLLM's tables, e.g. from
+ * sources/postgres/): each policy and attachment row's keys must be columns of its table
+ * (POLICY_TABLE_COLUMNS, ATTACHMENT_TABLE_COLUMNS; a missing one takes the column's default), each
+ * guardrail row has `guardrail_name` and `litellm_params` (JSON text). Values are SQLite values:
+ * text (JSON text for arrays and JSON), integers (0/1 for booleans) or NULL. Written like
+ * `writeSqliteDb`: a temp file in the same directory renamed over `path`. Throws on an unknown
+ * column or a row the schema refuses (a duplicate id, an unknown version_status).
+ */
+export function writeSqliteRows(path: string, rows: DbRows, options: WriteSqliteRowsOptions): void {
+  const at = (options.now ?? new Date()).toISOString();
+  writeAtomically(path, (conn) => {
+    insertRows(conn, 'LiteLLM_PolicyTable', POLICY_TABLE_COLUMNS, rows.policies);
+    insertRows(conn, 'LiteLLM_PolicyAttachmentTable', ATTACHMENT_TABLE_COLUMNS, rows.attachments);
+    insertRows(conn, 'pdp_guardrails', ['guardrail_name', 'litellm_params'], rows.guardrails);
+    insertMeta(conn, { ...options.meta, revision: options.revision, created_at: at });
+  });
+}
+
+function insertRows(conn: Database.Database, table: string, columns: readonly string[], rows: readonly Row[]): void {
+  const statements = new Map<string, Database.Statement>();
+  for (const row of rows) {
+    const keys = Object.keys(row);
+    const unknown = keys.filter((k) => !columns.includes(k));
+    if (unknown.length > 0) throw new Error(`${table} has no column ${unknown.join(', ')}`);
+    const sql = `INSERT INTO "${table}" (${keys.join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`;
+    let statement = statements.get(sql);
+    if (statement === undefined) statements.set(sql, (statement = conn.prepare(sql)));
+    statement.run(...keys.map((k) => row[k]));
+  }
+}
+
+function insertMeta(conn: Database.Database, rows: Readonly<Record<string, string>>): void {
+  const meta = conn.prepare('INSERT INTO pdp_meta (key, value) VALUES (?, ?)');
+  meta.run('format', FORMAT_NAME);
+  meta.run('format_version', String(FORMAT_VERSION));
+  for (const [key, value] of Object.entries(rows)) if (key !== 'format' && key !== 'format_version') meta.run(key, value);
+}
+
+/**
+ * Creates the schema in a temp file next to `path`, runs `fill` in one transaction, closes the file
+ * and renames it over `path`, so a reader sees the old db or the new one, never half of one. The
+ * temp file is removed on any error.
+ */
+function writeAtomically(path: string, fill: (conn: Database.Database) => void): void {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   let db: Database.Database | undefined;
   try {
     db = new Database(temp);
     const conn = db;
     conn.exec(SCHEMA_SQL);
-    conn.transaction(() => {
-      const policy = conn.prepare(
-        `INSERT INTO "LiteLLM_PolicyTable" (policy_id, policy_name, inherit, description, guardrails_add, guardrails_remove, condition,
-           pipeline, version_number, version_status, is_latest, published_at, production_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      // Draft and published versions keep their ids and numbers; the production row comes after them.
-      const latest = new Map<string, number>();
-      for (const v of parsed.versions) latest.set(v.spec.name, Math.max(v.versionNumber, latest.get(v.spec.name) ?? 0));
-      for (const p of parsed.policies) {
-        const version = (latest.get(p.name) ?? 0) + 1;
-        policy.run(...policyRow(policyIdOf(p.name), p), version, 'production', 1, null, at, at, at);
-      }
-      for (const v of parsed.versions) {
-        const isLatest = !parsed.policies.some((p) => p.name === v.spec.name) && latest.get(v.spec.name) === v.versionNumber;
-        const publishedAt = v.status === 'published' ? at : null;
-        policy.run(...policyRow(v.id, v.spec), v.versionNumber, v.status, isLatest ? 1 : 0, publishedAt, null, at, at);
-      }
-      const attachment = conn.prepare(
-        `INSERT INTO "LiteLLM_PolicyAttachmentTable" (attachment_id, policy_name, scope, teams, keys, models, tags, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      // Ids of one width, so that text order is bundle order however many there are.
-      const width = Math.max(6, String(parsed.attachments.length).length);
-      parsed.attachments.forEach((a, i) => attachment.run(...attachmentRow(a, `att-${String(i + 1).padStart(width, '0')}`), at, at));
-      const guardrail = conn.prepare('INSERT INTO pdp_guardrails (guardrail_name, litellm_params) VALUES (?, ?)');
-      for (const g of parsed.guardrails) guardrail.run(g.name, JSON.stringify(g.params));
-      const meta = conn.prepare('INSERT INTO pdp_meta (key, value) VALUES (?, ?)');
-      meta.run('format', FORMAT_NAME);
-      meta.run('format_version', String(FORMAT_VERSION));
-      meta.run('revision', options.revision);
-      meta.run('created_at', at);
-    })();
+    conn.transaction(() => fill(conn))();
     db.close();
     db = undefined;
     renameSync(temp, path);

@@ -1,4 +1,3 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,14 +10,12 @@ import { PdpError } from '../../../src/errors.js';
 import type { RequestContext } from '../../../src/model/decision.js';
 import { createSqliteDbSource } from '../../../src/sources/sqlite/sqlite-db.js';
 import { SCHEMA_SQL } from '../../../src/sources/sqlite/sqlite-schema.js';
-import { writeSqliteDb } from '../../../src/sources/sqlite/sqlite-writer.js';
+import { writeSqliteDb, writeSqliteRows } from '../../../src/sources/sqlite/sqlite-writer.js';
+import type { DbRows } from '../../../src/sources/sqlite/sqlite-rows.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
 import { describeSourceContract } from '../source-contract.js';
 import { finish } from '../../../src/steps.js';
 
-/** Where the recipe for exporting LiteLLM's Postgres tables is documented. */
-const RECIPE = new URL('../../../docs/sqlite-db.md', import.meta.url).pathname;
-const MAIN = new URL('../../../dist/cli/main.js', import.meta.url).pathname;
 
 /** Writes a bundle through the writer (temp file + rename, as producers should). */
 function writeYaml(file: string, yaml: string): void {
@@ -77,85 +74,57 @@ function insertPolicy(db: Database.Database, row: Record<string, unknown>): void
   db.prepare(`INSERT INTO "LiteLLM_PolicyTable" (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...Object.values(row));
 }
 
-// ---- The recipe of docs/sqlite-db.md: psql's CSV output (captured from PostgreSQL 15 with its \copy
-// commands), imported with its sqlite3 statements.
+// ---- LiteLLM's rows as a producer stores them (compile --from-postgres reads them from Postgres:
+// test/cli/postgres-sync.test.ts): arrays and JSON as JSON text, timestamps as ISO text, NULLs kept.
 
-const POLICIES_CSV = `policy_id,policy_name,inherit,description,guardrails_add,guardrails_remove,condition,pipeline,version_number,version_status,parent_version_id,is_latest,published_at,production_at,created_at,created_by,updated_at,updated_by
-3f0b8c1e-0000-4000-8000-000000000001,baseline,,"Base, for ""all"" requests","[""pii_masking"",""prompt_injection""]",[],{},,1,production,,1,,2026-01-10T09:00:00.000Z,2026-01-10T09:00:00.000Z,admin,2026-01-10T09:00:00.000Z,
-3f0b8c1e-0000-4000-8000-000000000002,hipaa,baseline,,"[""hipaa_audit""]","[""prompt_injection""]","{""model"": [""gpt-4.*"", ""claude-3.*""]}",,1,published,,0,2026-01-11T10:00:00.000Z,,2026-01-11T09:00:00.000Z,admin,2026-01-11T09:00:00.000Z,
-3f0b8c1e-0000-4000-8000-000000000003,hipaa,baseline,"v2
-two lines","[""hipaa_audit"",""toxicity_filter""]","[""prompt_injection""]","{""model"": ""gpt-4.*""}",,2,production,3f0b8c1e-0000-4000-8000-000000000002,0,2026-01-12T10:00:00.000Z,2026-01-12T11:00:00.000Z,2026-01-12T09:00:00.000Z,admin,2026-01-12T09:00:00.000Z,
-3f0b8c1e-0000-4000-8000-000000000004,hipaa,baseline,draft,"[""hipaa_audit"",""secrets_filter""]",[],{},"{""mode"": ""pre_call"", ""steps"": [{""on_fail"": ""block"", ""on_pass"": ""allow"", ""guardrail"": ""secrets_filter""}]}",3,draft,3f0b8c1e-0000-4000-8000-000000000003,1,,,2026-01-13T09:00:00.000Z,admin,2026-01-13T09:00:00.000Z,
-`;
+const T = (day: number, hour: number): string => `2026-01-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00.000Z`;
 
-const ATTACHMENTS_CSV = `attachment_id,policy_name,scope,teams,keys,models,tags,created_at,created_by,updated_at,updated_by
-b-attach,hipaa,,"[""health-*"",""team, with comma""]",[],[],[],2026-01-12T09:00:00.000Z,,2026-01-12T09:00:00.000Z,
-a-attach,hipaa,,[],[],"[""gpt-4""]",[],2026-01-12T09:00:00.000Z,,2026-01-12T09:00:00.000Z,
-z-global,baseline,*,[],[],[],[],2026-01-10T09:00:00.000Z,,2026-01-10T09:00:00.000Z,
-`;
+const LITELLM_ROWS: DbRows = {
+  policies: [
+    {
+      policy_id: '3f0b8c1e-0000-4000-8000-000000000001', policy_name: 'baseline', inherit: null, description: 'Base, for "all" requests',
+      guardrails_add: '["pii_masking","prompt_injection"]', guardrails_remove: '[]', condition: '{}', pipeline: null,
+      version_number: 1, version_status: 'production', parent_version_id: null, is_latest: 1, published_at: null, production_at: T(10, 9),
+      created_at: T(10, 9), created_by: 'admin', updated_at: T(10, 9), updated_by: null,
+    },
+    {
+      policy_id: '3f0b8c1e-0000-4000-8000-000000000002', policy_name: 'hipaa', inherit: 'baseline', description: null,
+      guardrails_add: '["hipaa_audit"]', guardrails_remove: '["prompt_injection"]', condition: '{"model": ["gpt-4.*", "claude-3.*"]}', pipeline: null,
+      version_number: 1, version_status: 'published', parent_version_id: null, is_latest: 0, published_at: T(11, 10), production_at: null,
+      created_at: T(11, 9), created_by: 'admin', updated_at: T(11, 9), updated_by: null,
+    },
+    {
+      policy_id: '3f0b8c1e-0000-4000-8000-000000000003', policy_name: 'hipaa', inherit: 'baseline', description: 'v2\ntwo lines',
+      guardrails_add: '["hipaa_audit","toxicity_filter"]', guardrails_remove: '["prompt_injection"]', condition: '{"model": "gpt-4.*"}', pipeline: null,
+      version_number: 2, version_status: 'production', parent_version_id: '3f0b8c1e-0000-4000-8000-000000000002', is_latest: 0,
+      published_at: T(12, 10), production_at: T(12, 11), created_at: T(12, 9), created_by: 'admin', updated_at: T(12, 9), updated_by: null,
+    },
+    {
+      policy_id: '3f0b8c1e-0000-4000-8000-000000000004', policy_name: 'hipaa', inherit: 'baseline', description: 'draft',
+      guardrails_add: '["hipaa_audit","secrets_filter"]', guardrails_remove: '[]', condition: '{}',
+      pipeline: '{"mode": "pre_call", "steps": [{"on_fail": "block", "on_pass": "allow", "guardrail": "secrets_filter"}]}',
+      version_number: 3, version_status: 'draft', parent_version_id: '3f0b8c1e-0000-4000-8000-000000000003', is_latest: 1,
+      published_at: null, production_at: null, created_at: T(13, 9), created_by: 'admin', updated_at: T(13, 9), updated_by: null,
+    },
+  ],
+  attachments: [
+    { attachment_id: 'b-attach', policy_name: 'hipaa', scope: null, teams: '["health-*","team, with comma"]', keys: '[]', models: '[]', tags: '[]', created_at: T(12, 9), created_by: null, updated_at: T(12, 9), updated_by: null },
+    { attachment_id: 'a-attach', policy_name: 'hipaa', scope: null, teams: '[]', keys: '[]', models: '["gpt-4"]', tags: '[]', created_at: T(12, 9), created_by: null, updated_at: T(12, 9), updated_by: null },
+    { attachment_id: 'z-global', policy_name: 'baseline', scope: '*', teams: '[]', keys: '[]', models: '[]', tags: '[]', created_at: T(10, 9), created_by: null, updated_at: T(10, 9), updated_by: null },
+  ],
+  guardrails: ['pii_masking', 'prompt_injection', 'hipaa_audit', 'toxicity_filter', 'secrets_filter'].map((guardrail_name) => ({
+    guardrail_name,
+    litellm_params: JSON.stringify({ guardrail: 'custom', mode: 'pre_call' }),
+  })),
+};
 
-const GUARDRAILS = ['pii_masking', 'prompt_injection', 'hipaa_audit', 'toxicity_filter', 'secrets_filter'];
-const CONFIG_YAML = `model_list: []\nguardrails:\n${GUARDRAILS.map((g) => `  - {guardrail_name: ${g}, litellm_params: {guardrail: custom, mode: pre_call}}\n`).join('')}`;
-
-/** The sqlite3 script of the recipe (step 3), as written there. */
-function readmeSqliteScript(): string {
-  const m = /sqlite3 "\$DB\.new" <<'SQL'\n([\s\S]*?)\nSQL\n/.exec(fs.readFileSync(RECIPE, 'utf8'));
-  if (!m) throw new Error('docs/sqlite-db.md has no sqlite3 heredoc for the recipe');
-  return m[1] as string;
+/** A db of LITELLM_ROWS, written as compile --from-postgres writes one. */
+function litellmDb(file: string): void {
+  writeSqliteRows(file, LITELLM_ROWS, { revision: 'test' });
 }
 
-/** Runs the recipe's sqlite3 script in-process: SQL as is, `.import` as sqlite3 does it (every field bound as text). */
-function runReadmeScript(db: Database.Database, csv: Record<string, string>): void {
-  let sql = '';
-  const flush = (): void => {
-    if (sql.trim() !== '') db.exec(sql);
-    sql = '';
-  };
-  for (const line of readmeSqliteScript().split('\n')) {
-    const m = /^\.import --csv --skip 1 (\S+) (\S+)$/.exec(line);
-    if (!m) {
-      sql += `${line}\n`;
-      continue;
-    }
-    flush();
-    const [header, ...rows] = parseCsv(csv[m[1] as string] as string);
-    const insert = db.prepare(`INSERT INTO "${m[2]}" VALUES (${(header as string[]).map(() => '?').join(', ')})`);
-    for (const row of rows) insert.run(...row);
-  }
-  flush();
-}
-
-/** RFC 4180 CSV, as psql writes it: quoted fields may hold commas, quotes ("") and newlines. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i] as string;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(field), (field = '');
-    else if (c === '\n') row.push(field), rows.push(row), (row = []), (field = '');
-    else field += c;
-  }
-  return rows;
-}
-
-/** A db built like the recipe: schema and meta and guardrail rows by raw SQL, then the recipe's script. */
-function recipeDb(file: string): void {
-  const db = emptyDb(file);
-  const g = db.prepare('INSERT INTO pdp_guardrails (guardrail_name, litellm_params) VALUES (?, ?)');
-  for (const name of GUARDRAILS) g.run(name, JSON.stringify({ guardrail: 'custom', mode: 'pre_call' }));
-  runReadmeScript(db, { 'policies.csv': POLICIES_CSV, 'attachments.csv': ATTACHMENTS_CSV });
-  db.close();
-}
-
-const RECIPE_DATA = {
-  guardrails: [...GUARDRAILS].sort().map((guardrail_name) => ({ guardrail_name, litellm_params: { guardrail: 'custom', mode: 'pre_call' } })),
+const LITELLM_DATA = {
+  guardrails: ['hipaa_audit', 'pii_masking', 'prompt_injection', 'secrets_filter', 'toxicity_filter'].map((guardrail_name) => ({ guardrail_name, litellm_params: { guardrail: 'custom', mode: 'pre_call' } })),
   policies: {
     baseline: {
       inherit: null,
@@ -203,14 +172,12 @@ const RECIPE_DATA = {
   ],
 };
 
-const hasSqlite3 = spawnSync('sqlite3', ['-version']).status === 0;
-
-describe('createSqliteDbSource: the recipe of docs/sqlite-db.md', () => {
-  it('reads a db built the way the recipe builds it: production rows live, drafts and published rows as versions', async () => {
+describe("createSqliteDbSource: LiteLLM's rows", () => {
+  it("reads LiteLLM's rows: production rows live, drafts and published rows as versions", async () => {
     const file = path.join(dir, 'policies.db');
-    recipeDb(file);
+    litellmDb(file);
     const bundle = await createSqliteDbSource({ path: file }).load();
-    expect(bundle.data).toEqual(RECIPE_DATA);
+    expect(bundle.data).toEqual(LITELLM_DATA);
     const result = finish(compile(bundle, { mode: 'strict' }));
     expect(result.issues).toEqual([]);
     expect(result.ok && [...result.snapshot.policies.keys()].sort()).toEqual(['baseline', 'hipaa']);
@@ -218,7 +185,7 @@ describe('createSqliteDbSource: the recipe of docs/sqlite-db.md', () => {
 
   it('serves a draft version to a request naming policy_<policy_id>, and the production row to others', async () => {
     const file = path.join(dir, 'policies.db');
-    recipeDb(file);
+    litellmDb(file);
     const result = finish(compile(await createSqliteDbSource({ path: file }).load(), { mode: 'strict' }));
     if (!result.ok) throw new Error('compiles');
     const context: RequestContext = { teamAlias: undefined, keyAlias: undefined, model: 'gpt-4', tags: [] };
@@ -231,7 +198,7 @@ describe('createSqliteDbSource: the recipe of docs/sqlite-db.md', () => {
 
   it('orders attachments by created_at, then attachment_id', async () => {
     const file = path.join(dir, 'policies.db');
-    recipeDb(file);
+    litellmDb(file);
     const { parsed } = finish(parseBundle(await createSqliteDbSource({ path: file }).load()));
     expect(parsed.attachments.map((a) => [a.policy, a.isGlobal, a.teams, a.models])).toEqual([
       ['baseline', true, undefined, undefined],
@@ -240,53 +207,7 @@ describe('createSqliteDbSource: the recipe of docs/sqlite-db.md', () => {
     ]);
   });
 
-  it.skipIf(!hasSqlite3)('runs as written with guardrail-pdp compile and the sqlite3 command line', async () => {
-    fs.writeFileSync(path.join(dir, 'policies.csv'), POLICIES_CSV);
-    fs.writeFileSync(path.join(dir, 'attachments.csv'), ATTACHMENTS_CSV);
-    fs.writeFileSync(path.join(dir, 'config.yaml'), CONFIG_YAML);
-    const db = path.join(dir, 'policies.db');
-    execFileSync(process.execPath, [MAIN, 'compile', 'config.yaml', '-o', `${db}.new`], { cwd: dir });
-    execFileSync('sqlite3', [`${db}.new`], { cwd: dir, input: readmeSqliteScript() });
-    fs.renameSync(`${db}.new`, db);
-    const bundle = await createSqliteDbSource({ path: db }).load();
-    expect(bundle.data).toEqual(RECIPE_DATA);
-    recipeDb(path.join(dir, 'in-process.db'));
-    expect(bundle.hash).toBe((await createSqliteDbSource({ path: path.join(dir, 'in-process.db') }).load()).hash);
-  });
-
-  it("lists the recipe's exported columns in the order of the db's columns", () => {
-    const readme = fs.readFileSync(RECIPE, 'utf8');
-    const db = new Database(':memory:');
-    db.exec(SCHEMA_SQL);
-    for (const table of ['LiteLLM_PolicyTable', 'LiteLLM_PolicyAttachmentTable']) {
-      const m = new RegExp(`\\\\copy \\(SELECT (.*) FROM "${table}"\\) TO '\\w+\\.csv' CSV HEADER`).exec(readme);
-      expect(m, `the recipe exports ${table}`).not.toBeNull();
-      const exported = splitTopLevel((m as RegExpExecArray)[1] as string).map((e) => /(\w+)$/.exec(e.trim())?.[1]);
-      const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(table);
-      expect(exported).toEqual(columns);
-    }
-    db.close();
-  });
 });
-
-/** Splits a SELECT list at commas outside parentheses and quotes. */
-function splitTopLevel(list: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let quote = '';
-  let start = 0;
-  for (let i = 0; i < list.length; i++) {
-    const c = list[i];
-    if (quote) {
-      if (c === quote) quote = '';
-    } else if (c === "'" || c === '"') quote = c;
-    else if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (c === ',' && depth === 0) out.push(list.slice(start, i)), (start = i + 1);
-  }
-  out.push(list.slice(start));
-  return out;
-}
 
 describe('createSqliteDbSource', () => {
   it('takes the highest version_number when several production rows share a name', async () => {
@@ -320,7 +241,7 @@ describe('createSqliteDbSource', () => {
 
   it('has no document positions: locate and keysAt answer undefined, no duplicate keys', async () => {
     const file = path.join(dir, 'policies.db');
-    recipeDb(file);
+    litellmDb(file);
     const bundle = await createSqliteDbSource({ path: file }).load();
     expect(bundle.locate(['policies', 'hipaa'])).toBeUndefined();
     expect(bundle.keysAt(['policies'])).toBeUndefined();
@@ -348,7 +269,7 @@ describe('createSqliteDbSource', () => {
     ]);
     for (const issue of err.issues) expect(issue).toMatchObject({ severity: 'error', rule: 'invalid_bundle', file, line: 0, column: 0 });
     expect(err.issues[1]?.message).toMatch(/^LiteLLM_PolicyTable row policy_id=p1: guardrails_add is not valid JSON: .*; store a JSON array of strings/);
-    expect(err.issues[2]?.message).toContain("an empty CSV field imports as ''");
+    expect(err.issues[2]?.message).toContain('(an empty string; store NULL for none)');
     expect(err.issues[3]?.message).toBe(
       'LiteLLM_PolicyTable row policy_id=p2: guardrails_remove must be a JSON array of strings, e.g. ["pii_masking"] ([] for none), got "pii"',
     );
@@ -364,7 +285,7 @@ describe('createSqliteDbSource', () => {
 
   it('rejects a db locked by a writer with SOURCE_UNAVAILABLE, without waiting, and loads once it commits', async () => {
     const file = path.join(dir, 'policies.db');
-    recipeDb(file);
+    litellmDb(file);
     const writer = new Database(file);
     writer.exec('BEGIN EXCLUSIVE');
     const started = Date.now();
@@ -418,9 +339,9 @@ describe('createSqliteDbSource', () => {
     const err = await loadError(file);
     expect(err.code).toBe('BUNDLE_INVALID');
     expect(err.issues.map((i) => i.message)).toEqual([
-      'not a guardrail-pdp db: table LiteLLM_PolicyTable is missing columns inherit, description, guardrails_add, guardrails_remove, condition, pipeline, version_number, version_status; create it with `guardrail-pdp compile` or the recipe in docs/sqlite-db.md',
-      'not a guardrail-pdp db: table LiteLLM_PolicyAttachmentTable is missing column created_at; create it with `guardrail-pdp compile` or the recipe in docs/sqlite-db.md',
-      'not a guardrail-pdp db: missing table pdp_meta; create it with `guardrail-pdp compile` or the recipe in docs/sqlite-db.md',
+      'not a guardrail-pdp db: table LiteLLM_PolicyTable is missing columns inherit, description, guardrails_add, guardrails_remove, condition, pipeline, version_number, version_status; create it with `guardrail-pdp compile` (from a bundle or --from-postgres)',
+      'not a guardrail-pdp db: table LiteLLM_PolicyAttachmentTable is missing column created_at; create it with `guardrail-pdp compile` (from a bundle or --from-postgres)',
+      'not a guardrail-pdp db: missing table pdp_meta; create it with `guardrail-pdp compile` (from a bundle or --from-postgres)',
     ]);
   });
 

@@ -8,7 +8,8 @@ import { parseBundle } from '../../../src/compile/parse/parse.js';
 import { resolve } from '../../../src/engine/resolve.js';
 import type { RequestContext } from '../../../src/model/decision.js';
 import { createSqliteDbSource } from '../../../src/sources/sqlite/sqlite-db.js';
-import { policyIdOf, writeSqliteDb } from '../../../src/sources/sqlite/sqlite-writer.js';
+import { policyIdOf, writeSqliteDb, writeSqliteRows } from '../../../src/sources/sqlite/sqlite-writer.js';
+import { readDbMeta } from '../../../src/sources/sqlite/sqlite-read.js';
 import { createBundleFileSource } from '../../../src/sources/bundle-file.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
 import { finish } from '../../../src/steps.js';
@@ -124,5 +125,40 @@ policy_versions:
     expect(() => writeSqliteDb(file, { ...parsed, policies: [...parsed.policies, ...parsed.policies] }, { revision: 'r' })).toThrow();
     expect(fs.readdirSync(dir)).toEqual(['policies.db']);
     expect(rows(file, 'SELECT policy_name FROM "LiteLLM_PolicyTable"')).toEqual([{ policy_name: 'a' }]);
+  });
+});
+
+describe('writeSqliteRows', () => {
+  const policy = {
+    policy_id: 'p1', policy_name: 'a', inherit: null, description: null, guardrails_add: '["g"]', guardrails_remove: '[]',
+    condition: '{"model": null}', pipeline: null, version_number: 4, version_status: 'production', parent_version_id: 'p0',
+    is_latest: 1, published_at: '2026-01-02T03:04:05.678Z', production_at: null, created_at: '2026-01-01T00:00:00.000Z',
+    created_by: 'admin', updated_at: '2026-01-01T00:00:00.000Z', updated_by: null,
+  };
+
+  it('stores the rows as they are, with the meta rows it is given', async () => {
+    const file = path.join(dir, 'policies.db');
+    const attachment = { attachment_id: 'x', policy_name: 'a', scope: '*', created_at: '2026-01-01T00:00:00.000Z' };
+    writeSqliteRows(
+      file,
+      { policies: [policy], attachments: [attachment], guardrails: [{ guardrail_name: 'g', litellm_params: '{"guardrail":"custom"}' }] },
+      { revision: 'r1', meta: { postgres_fingerprint: 'f1' } },
+    );
+    expect(rows(file, 'SELECT * FROM "LiteLLM_PolicyTable"')).toEqual([policy]);
+    // Columns a row leaves out take their defaults.
+    expect(rows(file, 'SELECT teams, tags, updated_at IS NOT NULL AS u FROM "LiteLLM_PolicyAttachmentTable"')).toEqual([{ teams: '[]', tags: '[]', u: 1 }]);
+    expect(readDbMeta(file)?.get('postgres_fingerprint')).toBe('f1');
+    expect(readDbMeta(file)?.get('revision')).toBe('r1');
+    expect(readDbMeta(path.join(dir, 'missing.db'))).toBeUndefined();
+    const bundle = await createSqliteDbSource({ path: file }).load();
+    expect(bundle.data).toMatchObject({ policies: { a: { guardrails: { add: ['g'], remove: [] }, condition: { model: null } } } });
+  });
+
+  it('refuses a column the table does not have, and leaves nothing behind', () => {
+    const file = path.join(dir, 'policies.db');
+    expect(() => writeSqliteRows(file, { policies: [{ ...policy, priority: 1 }], attachments: [], guardrails: [] }, { revision: 'r' })).toThrow(
+      'LiteLLM_PolicyTable has no column priority',
+    );
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });

@@ -20,6 +20,9 @@ Commands:
             Print every issue in a bundle. Exit 0 valid, 1 invalid, 2 unreadable or unparseable.
   compile   (FILE | --bundle FILE) -o FILE.db [--mode strict|compat]
             Write a bundle as a SQLite db for 'serve --db'. Exit 0 written, 1 invalid, 2 unreadable.
+  compile   --from-postgres (URL | env:VAR) -o FILE.db [--config CONFIG.yaml] [--mode strict|compat]
+            [--watch SECONDS [--metrics-listen HOST:PORT]]
+            Write LiteLLM's policy tables from its Postgres as a db; with --watch, again on every change.
   resolve   (--bundle FILE | --db FILE.db | --server ADDR | --socket PATH) (--context JSON | --contexts FILE.jsonl)
             [--request-policy NAME]... [--key-policy NAME]... [--team-policy NAME]...
             Answer Resolve offline, or ask a running sidecar; prints the ResolveResponse as JSON.

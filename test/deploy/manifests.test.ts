@@ -16,7 +16,7 @@ import { finish } from '../../src/steps.js';
 import { DEFAULT_SIDECAR, sidecarSpec } from '../../src/kube/sidecar.js';
 
 const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
-const VARIANTS = ['base', 'overlays/sqlite', 'overlays/unix-socket'] as const;
+const VARIANTS = ['base', 'overlays/sqlite', 'overlays/unix-socket', 'overlays/postgres'] as const;
 const SIDECAR = 'guardrail-pdp';
 
 interface Container {
@@ -212,7 +212,7 @@ describe('deploy/base', () => {
 });
 
 describe('deploy kustomizations', () => {
-  it.each(['base', 'overlays/sqlite', 'overlays/unix-socket'])('%s lists only resources, patches and files that exist', (dir) => {
+  it.each(VARIANTS)('%s lists only resources, patches and files that exist', (dir) => {
     const k = readKustomization(join(DEPLOY, dir));
     const files = [...(k.resources ?? []), ...(k.patches ?? []).map((p) => p.path), ...(k.configMapGenerator ?? []).flatMap((g) => g.files)];
     expect(files.length).toBeGreaterThan(0);

@@ -8,7 +8,7 @@ import type { Bundle } from '../model/bundle.js';
 import type { Issue } from '../model/issue.js';
 import type { ValidationMode } from '../model/policy.js';
 import { createSource } from '../sources/create-source.js';
-import { LiteLLMDatabase, type PostgresReadOptions } from '../sources/postgres/postgres-read.js';
+import { LiteLLMDatabase, type PolicyTablesRead, type PostgresReadOptions } from '../sources/postgres/postgres-read.js';
 import { parsePostgresUrl } from '../sources/postgres/postgres-url.js';
 import { readDbBundleData, readDbMeta } from '../sources/sqlite/sqlite-read.js';
 import { bundleDataFromRows, type DbRows, type Row } from '../sources/sqlite/sqlite-rows.js';
@@ -54,8 +54,8 @@ export const FINGERPRINT_META = 'postgres_fingerprint';
 
 /**
  * Keeps one db file in step with LiteLLM's Postgres tables. Each `round()` opens one connection,
- * runs the change check (one short query), and only when the value moved reads the three tables
- * in one repeatable-read transaction, writes them to a new db next to the output, checks that db
+ * runs the change check (one short query), and only when the value moved reads the tables that
+ * changed (all three after a start) in one repeatable-read transaction, writes them to a new db next to the output, checks that db
  * exactly as the sidecar will read and compile it, and renames it over the output if its content
  * differs from the served one. A round that fails or reads invalid rows leaves the output as it
  * was. The fingerprint of rows that were invalid is remembered too, so they are read again only
@@ -69,6 +69,8 @@ export class PostgresSync {
   #fingerprint: string | undefined;
   /** The content hash of the db at `output`, when it is known to be ours. */
   #servedHash: string | undefined;
+  /** The last full read (its tables are reused while their part of the fingerprint stays). */
+  #lastRead: PolicyTablesRead | undefined;
 
   constructor(config: PostgresSyncConfig) {
     this.#config = config;
@@ -118,8 +120,9 @@ export class PostgresSync {
         }
       }
       phase = 'read';
-      const read = await db.readPolicyTables();
+      const read = await db.readPolicyTables(this.#lastRead);
       await db.close();
+      this.#lastRead = read;
       const configGuardrails = await this.#loadConfigGuardrails();
       return done(this.#writeIfValid(read.rows, configGuardrails, `${read.fingerprint}${local}`));
     } catch (e) {

@@ -130,7 +130,7 @@ export function guardrailsQuery(schema: string | undefined, present: ReadonlySet
 }
 
 /**
- * The change check: per table, its row count and the sum of its rows' `xmin` (the id of the
+ * The change check: per table (in SOURCE_TABLES order, joined by `/`), its row count and the sum of its rows' `xmin` (the id of the
  * transaction that wrote each row version). Any insert, update or delete, by LiteLLM's API or by
  * hand, either changes the count or adds a newer transaction id, so the sum moves; `updated_at`
  * would miss writes that do not set it and is written with the client's clock (LiteLLM sets it

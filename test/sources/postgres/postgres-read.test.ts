@@ -113,6 +113,17 @@ describe('LiteLLMDatabase.readPolicyTables', () => {
     expect(await fp()).not.toBe(seen.at(-1));
   });
 
+  it('re-reads only the tables whose part of the fingerprint moved, giving the rows a full read gives', async () => {
+    const first = await withDb(url(), (db) => db.readPolicyTables());
+    await pg.query(`UPDATE "${schema}"."LiteLLM_PolicyAttachmentTable" SET tags = ARRAY['changed'] WHERE attachment_id = 'att-2'`);
+    const again = await withDb(url(), (db) => db.readPolicyTables(first));
+    const full = await withDb(url(), (db) => db.readPolicyTables());
+    expect(again.rows).toEqual(full.rows);
+    expect(again.rows.policies).toBe(first.rows.policies); // reused, not read
+    expect(again.rows.attachments).not.toBe(first.rows.attachments);
+    expect(again.bytes).toBeLessThan(full.bytes);
+  });
+
   it('finds the tables through the search_path when the URL names no schema', async () => {
     await pg.query(`CREATE ROLE path_user LOGIN PASSWORD 'path-user-pw'; ALTER ROLE path_user SET search_path = ${schema};
       GRANT USAGE ON SCHEMA ${schema} TO path_user; GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO path_user`);
@@ -221,18 +232,25 @@ describe('sizing: 10,000 policies', () => {
       const r = await db.readPolicyTables();
       return { bytes: r.bytes, ms: performance.now() - t0, policies: r.rows.policies.length };
     });
+    // An edited policy: only the policy table is read again.
+    const edit = await withDb(url, async (db) => {
+      const previous = await db.readPolicyTables();
+      await pg.query(`UPDATE sizing."LiteLLM_PolicyTable" SET guardrails_add = ARRAY['pii_masking'], updated_at = now() WHERE policy_name = 'team-policy-7'`);
+      return (await db.readPolicyTables(previous)).bytes;
+    });
     const plan = await pg.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${fingerprintQuery('sizing')}`);
     const top = (plan.rows[0]?.['QUERY PLAN'] as [{ Plan: { 'Shared Hit Blocks': number; 'Shared Read Blocks': number }; 'Execution Time': number }])[0];
     const blocks = top.Plan['Shared Hit Blocks'] + top.Plan['Shared Read Blocks'];
     console.log(
       `sizing (10,000 policies, 10,000 attachments): connect ${check.connect} B, check ${check.query} B in ${check.ms.toFixed(1)} ms ` +
         `(server ${top['Execution Time'].toFixed(1)} ms, ${blocks} buffers = ${((blocks * 8192) / 1e6).toFixed(1)} MB scanned); ` +
-        `full read ${read.bytes} B in ${read.ms.toFixed(0)} ms`,
+        `full read ${read.bytes} B in ${read.ms.toFixed(0)} ms; after a policy edit ${edit} B`,
     );
     expect(read.policies).toBe(10_000);
     expect(check.query).toBeLessThan(200);
     expect(check.connect).toBeLessThan(2_000);
     expect(read.bytes).toBeGreaterThan(2_000_000);
     expect(read.bytes).toBeLessThan(10_000_000);
+    expect(edit).toBeLessThan(read.bytes * 0.7);
   }, 60_000);
 });

@@ -125,8 +125,8 @@ interface PostgresFlags {
  * checking it compiles in the mode. `env:VAR` takes the URL from that variable, so the password
  * stays out of the command line. Once: exit 0 written, 1 invalid (nothing written), 2 database
  * unreachable or not LiteLLM's, or bad usage. With `--watch`: a change check every SECONDS
- * (jittered by +-25%), a full read only after a change, JSON log lines with counters, optional
- * /metrics; runs until SIGTERM or SIGINT, then exits 0.
+ * (jittered by +-25%), a full read only after a change, JSON log lines with counters (level from
+ * PDP_LOG_LEVEL, default info), optional /metrics; runs until SIGTERM or SIGINT, then exits 0.
  */
 async function runFromPostgres(values: PostgresFlags, positionals: string[], mode: ValidationMode, problems: string[], io: CliIo): Promise<number> {
   if (positionals.length > 0) problems.push('--from-postgres takes no bundle file (LiteLLM\'s database is the policy source; --config adds a config\'s guardrails)');
@@ -194,7 +194,12 @@ function parseWatch(raw: string, problems: string[]): number | undefined {
 
 /** The watch loop; see runFromPostgres. */
 async function watchPostgres(sync: PostgresSync, seconds: number, metricsAddress: { host: string; port: number } | undefined, io: CliIo): Promise<number> {
-  const log = createLogger('info', io.stdout).child({ component: 'postgres-sync', source: sync.redacted });
+  const level = io.env.PDP_LOG_LEVEL;
+  const known = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  const log = createLogger(level !== undefined && known.includes(level) ? (level as 'info') : 'info', io.stdout).child({
+    component: 'postgres-sync',
+    source: sync.redacted,
+  });
   const metrics = createPostgresSyncMetrics();
   const admin =
     metricsAddress === undefined

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { compile } from '../compile/compile.js';
 import { PdpError } from '../errors.js';
@@ -109,6 +109,8 @@ export class PostgresSync {
       ...o,
     });
     try {
+      // A db removed behind our back is written again, changed or not.
+      if (this.#servedHash !== undefined && !existsSync(this.#config.output)) this.#servedHash = this.#fingerprint = undefined;
       db = await LiteLLMDatabase.connect(this.#config.url, this.#config.connect);
       const local = this.#localSignature();
       if (!force && this.#fingerprint !== undefined) {

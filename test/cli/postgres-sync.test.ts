@@ -208,6 +208,10 @@ describe('PostgresSync rounds (the --watch loop)', () => {
     expect(restarted.servedRevision()).toBe(sync.servedRevision());
     await w.updateDraft(baseline, {}); // production rows are not editable: no change
     expect((await restarted.round()).check).toBe('unchanged');
+    // A db removed from under it is written again, though the database did not change.
+    fs.rmSync(db);
+    expect((await restarted.round()).sync).toBe('written');
+    expect(fs.existsSync(db)).toBe(true);
   });
 
   it('keeps the db when the database goes away, and catches up when it is back', async () => {

@@ -25,7 +25,10 @@ export const SUPERUSER_PASSWORD = 'admin-secret-pw';
  */
 export function postgresBinDir(): string {
   const fromEnv = process.env.PDP_TEST_PG_BIN;
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (!existsSync(join(fromEnv, 'initdb'))) throw new Error(`PDP_TEST_PG_BIN=${fromEnv} holds no initdb`);
+    return fromEnv;
+  }
   const which = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' });
   if (which.status === 0 && which.stdout.trim() !== '') return join(which.stdout.trim(), '..');
   const root = '/usr/lib/postgresql';
@@ -69,7 +72,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   const opts: SpawnSyncOptions = { cwd: dir, encoding: 'utf8', ...(user ?? {}), env: { ...process.env, LC_ALL: 'C', LANG: 'C' } };
   const run = (cmd: string, args: string[]): void => {
     const r = spawnSync(join(bin, cmd), args, opts);
-    if (r.status !== 0) throw new Error(`${cmd} failed (${r.status ?? r.signal}): ${String(r.stderr)}${String(r.stdout)}`);
+    if (r.status !== 0) throw new Error(`${cmd} failed (${r.error?.message ?? r.status ?? r.signal}): ${String(r.stderr)}${String(r.stdout)}`);
   };
   run('initdb', ['-D', data, '-U', SUPERUSER, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync']);
   const settings = [`-k ${socketDir}`, "-c listen_addresses=''", '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off', '-c shared_buffers=32MB'];

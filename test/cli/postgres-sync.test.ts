@@ -247,12 +247,13 @@ describe('compile --from-postgres --watch with a serving sidecar', () => {
     const db = path.join(dir, 'policies.db');
     // The seed container's one-shot compile, then the sidecar and the watching producer.
     expect((await cli(['compile', '--from-postgres', 'env:DATABASE_URL', '-o', db], { DATABASE_URL: url })).code).toBe(0);
-    app = await startApp(db, { source: { kind: 'db', path: db } });
+    // The sidecar with serve's default debounce, so the latency printed below is what a pod sees with --watch 1.
+    app = await startApp(db, { source: { kind: 'db', path: db }, config: { debounceMs: 250 } });
     const started = app;
     const out: string[] = [];
     producer = spawn(
       process.execPath,
-      [MAIN, 'compile', '--from-postgres', 'env:DATABASE_URL', '-o', db, '--watch', '0.2', '--metrics-listen', '127.0.0.1:0'],
+      [MAIN, 'compile', '--from-postgres', 'env:DATABASE_URL', '-o', db, '--watch', '1', '--metrics-listen', '127.0.0.1:0'],
       { env: { ...process.env, DATABASE_URL: url } },
     );
     const child = producer;
@@ -277,8 +278,8 @@ describe('compile --from-postgres --watch with a serving sidecar', () => {
     await pg.query(`UPDATE ${schema}."LiteLLM_PolicyTable" SET guardrails_add = ARRAY['hipaa_audit', 'prompt_injection'], updated_at = now() WHERE policy_name = 'hipaa'`);
     await waitFor('the new answer', async () => (await resolveOnce(started, context)).guardrails.includes('prompt_injection'));
     const latencyMs = performance.now() - changedAt;
-    console.log(`row change to changed Resolve answer: ${latencyMs.toFixed(0)} ms (--watch 0.2, sidecar debounce 50 ms)`);
-    expect(latencyMs).toBeLessThan(5_000);
+    console.log(`row change to changed Resolve answer: ${latencyMs.toFixed(0)} ms (--watch 1, sidecar debounce 250 ms)`);
+    expect(latencyMs).toBeLessThan(8_000);
 
     const written = logs().find((l) => l.msg === 'db written');
     expect(written).toMatchObject({ check: 'changed', sync: 'written', policies: 3, counters: { written: 1 } });

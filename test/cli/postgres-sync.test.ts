@@ -104,6 +104,24 @@ describe('compile --from-postgres', () => {
     expect([unset.code, unset.stderr.split('\n')[0]]).toEqual([2, '--from-postgres env:NOT_SET_ANYWHERE: the variable NOT_SET_ANYWHERE is not set']);
   });
 
+  it('refuses a bad command line with exit 2 and the usage', async () => {
+    const db = path.join(dir, 'policies.db');
+    const cases: [string[], string][] = [
+      [['--watch', '30', 'bundle.yaml'], '--watch goes with --from-postgres'],
+      [['--from-postgres', 'postgresql://db/x', '--watch', 'soon'], "--watch: 'soon' is not a number of seconds from 0.1 to 86400"],
+      [['--from-postgres', 'postgresql://db/x', '--metrics-listen', '127.0.0.1:9465'], '--metrics-listen goes with --watch'],
+      [['--from-postgres', 'mysql://u:hunter22@db/x'], "--from-postgres: 'mysql://u:***@db/x' is not a postgres:// or postgresql:// URL"],
+      [['--from-postgres', 'postgresql://db/x', 'bundle.yaml'], '--from-postgres takes no bundle file'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(['compile', ...args, '-o', db]);
+      expect([r.code, r.stderr], args.join(' ')).toEqual([2, expect.stringContaining(message)]);
+      expect(r.stderr).toContain('usage: guardrail-pdp compile');
+      expect(r.stderr).not.toContain('hunter22');
+    }
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
   describe('bad input: a clear error, nothing written, no password', () => {
     let db: string;
     let before: Buffer;

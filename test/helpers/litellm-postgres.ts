@@ -23,9 +23,8 @@ export interface PolicyRequest {
 }
 
 /**
- * The writes LiteLLM's admin API makes (read from its policy registry and guardrail endpoints;
- * reproduced here as SQL): ids are UUIDs, timestamps `now()` in UTC, JSON columns hold what
- * `json.dumps(model.model_dump())` gives.
+ * The writes LiteLLM's admin API makes, as SQL: ids are UUIDs, timestamps `now()` in UTC, JSON
+ * columns hold what `json.dumps(model.model_dump())` gives (every field, nulls included).
  */
 export class LiteLLMWrites {
   constructor(

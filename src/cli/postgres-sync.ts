@@ -8,12 +8,14 @@ import type { Bundle } from '../model/bundle.js';
 import type { Issue } from '../model/issue.js';
 import type { ValidationMode } from '../model/policy.js';
 import { createSource } from '../sources/create-source.js';
+import { readReferencedFiles } from '../sources/referenced-files.js';
 import { LiteLLMDatabase, type PolicyTablesRead, type PostgresReadOptions } from '../sources/postgres/postgres-read.js';
 import { parsePostgresUrl } from '../sources/postgres/postgres-url.js';
 import { readDbBundleData, readDbMeta } from '../sources/sqlite/sqlite-read.js';
 import { bundleDataFromRows, type DbRows, type Row } from '../sources/sqlite/sqlite-rows.js';
 import { writeSqliteRows } from '../sources/sqlite/sqlite-writer.js';
 import { finish } from '../steps.js';
+import type { CompileSettings } from './load.js';
 import { countIssues } from './report.js';
 
 /** What `compile --from-postgres` syncs: LiteLLM's database into one db file. */
@@ -25,6 +27,8 @@ export interface PostgresSyncConfig {
   readonly mode: ValidationMode;
   /** A LiteLLM config.yaml whose `guardrails:` section is added to the database's guardrails. */
   readonly configFile?: string;
+  /** The compile flags the sidecars serving the db run with, so the check compiles as they will (cli/load.ts). */
+  readonly settings?: CompileSettings;
   readonly connect?: PostgresReadOptions;
 }
 
@@ -126,7 +130,7 @@ export class PostgresSync {
       await db.close();
       this.#lastRead = read;
       const configGuardrails = await this.#loadConfigGuardrails();
-      return done(this.#writeIfValid(read.rows, configGuardrails, `${read.fingerprint}${local}`));
+      return done(await this.#writeIfValid(read.rows, configGuardrails, `${read.fingerprint}${local}`));
     } catch (e) {
       // Reaching the database, or finding LiteLLM's tables in it, failed: exit 2, and the next round tries again.
       const message = e instanceof PdpError ? e.message : this.#scrub(`${phase} failed: ${(e as Error).message}`);
@@ -194,8 +198,8 @@ export class PostgresSync {
    * Writes the rows as a db next to the output, reads it back and compiles it as the sidecar
    * will, and renames it into place unless it is invalid or its content is the served content.
    */
-  #writeIfValid(rows: DbRows, configGuardrails: readonly unknown[], fingerprint: string): Omit<SyncOutcome, 'check' | 'bytes' | 'durationMs'> {
-    const { output, mode } = this.#config;
+  async #writeIfValid(rows: DbRows, configGuardrails: readonly unknown[], fingerprint: string): Promise<Omit<SyncOutcome, 'check' | 'bytes' | 'durationMs'>> {
+    const { output, mode, settings } = this.#config;
     const pending = join(dirname(output), `.${basename(output)}.${process.pid}-${randomBytes(4).toString('hex')}.pending`);
     // Rows that cannot be served are remembered by their fingerprint, so they are read again only after a change.
     const invalid = (error: string, issues: readonly Issue[]): Omit<SyncOutcome, 'check' | 'bytes' | 'durationMs'> => {
@@ -212,8 +216,11 @@ export class PostgresSync {
       });
       // The db as the sidecar will read it, compiled as it will compile it.
       const { data, hash } = readDbBundleData(pending);
-      const bundle: Bundle = { origin: this.redacted, hash, data, locate: () => undefined, keysAt: () => undefined, duplicateKeys: [] };
-      const result = finish(compile(bundle, { mode }));
+      // The files its guardrails name, read beside the output as the sidecar will read them.
+      const files = await readReferencedFiles(data, { baseDir: dirname(output), categoriesDir: settings?.contentFilterCategoriesDir });
+      const bundle: Bundle = { origin: this.redacted, hash, data, files, locate: () => undefined, keysAt: () => undefined, duplicateKeys: [] };
+      const extras = settings === undefined ? {} : { lookupEnv: settings.lookupEnv, requireExecutable: settings.requireExecutable };
+      const result = finish(compile(bundle, { mode, ...extras }));
       if (!result.ok) return invalid(`${this.redacted}: invalid (${countIssues(result.issues)}; mode ${mode}); ${output} not replaced`, result.issues);
       const s = result.snapshot;
       const counts = { policies: s.policies.size, attachments: s.attachments.size, guardrails: s.guardrails.size, versions: versionsOf(data) };

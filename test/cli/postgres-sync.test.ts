@@ -104,6 +104,35 @@ describe('compile --from-postgres', () => {
     expect([unset.code, unset.stderr.split('\n')[0]]).toEqual([2, '--from-postgres env:NOT_SET_ANYWHERE: the variable NOT_SET_ANYWHERE is not set']);
   });
 
+  it('checks the rows with the compile flags the sidecars use: --require-executable, --content-filter-categories', async () => {
+    const { url, w } = await litellm();
+    await seed(w);
+    const db = path.join(dir, 'policies.db');
+    // presidio, lakera and custom are kinds the gateway runs: fine for Resolve, refused when pipelines must run here.
+    const strict = await cli(['compile', '--from-postgres', url, '-o', db, '--require-executable']);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toMatch(/error not_executable: guardrail 'prompt_injection' \(lakera\)/);
+    expect(fs.existsSync(db)).toBe(false);
+    const byVariable = await cli(['compile', '--from-postgres', url, '-o', db], { PDP_REQUIRE_EXECUTABLE: 'true' });
+    expect(byVariable.code).toBe(1);
+
+    // A content filter defined in LiteLLM's UI with a built-in category: read from the directory given, as serve does.
+    const { url: url2, w: w2 } = await litellm();
+    await w2.createGuardrail('harm', { guardrail: 'litellm_content_filter', mode: 'pre_call', categories: [{ category: 'harmful_self_harm', enabled: true, action: 'BLOCK', severity_threshold: 'medium' }] });
+    await w2.createPolicy({ name: 'p', add: ['harm'], pipeline: { mode: 'pre_call', steps: [{ guardrail: 'harm', on_pass: 'allow', on_fail: 'block' }] } });
+    await w2.attach({ policy: 'p', scope: '*' });
+    const without = await cli(['compile', '--from-postgres', url2, '-o', db, '--require-executable']);
+    expect(without.code).toBe(1);
+    expect(without.stdout).toContain("needs LiteLLM's categories directory");
+    const categories = path.resolve('test/fixtures/bundles/litellm-categories');
+    const withDir = await cli(['compile', '--from-postgres', url2, '-o', db, '--require-executable', '--content-filter-categories', categories]);
+    expect([withDir.code, withDir.stderr]).toEqual([0, '']);
+    const input = JSON.stringify({ messages: [{ role: 'user', content: 'I want to kill myself' }] });
+    const run = await cli(['pipeline', '--db', db, '--content-filter-categories', categories, '--policy', 'p', '--input', input]);
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toMatchObject({ terminalAction: 'BLOCK' });
+  });
+
   it('refuses a bad command line with exit 2 and the usage', async () => {
     const db = path.join(dir, 'policies.db');
     const cases: [string[], string][] = [
@@ -112,6 +141,7 @@ describe('compile --from-postgres', () => {
       [['--from-postgres', 'postgresql://db/x', '--metrics-listen', '127.0.0.1:9465'], '--metrics-listen goes with --watch'],
       [['--from-postgres', 'mysql://u:hunter22@db/x'], "--from-postgres: 'mysql://u:***@db/x' is not a postgres:// or postgresql:// URL"],
       [['--from-postgres', 'postgresql://db/x', 'bundle.yaml'], '--from-postgres takes no bundle file'],
+      [['--from-postgres', 'postgresql://db/x', '--bundle', 'bundle.yaml'], '--from-postgres takes no bundle file'],
     ];
     for (const [args, message] of cases) {
       const r = await cli(['compile', ...args, '-o', db]);

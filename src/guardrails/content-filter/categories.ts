@@ -3,7 +3,7 @@ import { builtinCategoryKey, categoryFileKey, type BundleFile, type DocPath } fr
 import type { GuardrailVerdict } from '../../model/guardrail.js';
 import type { GuardrailCompileContext } from '../kind.js';
 import { isAbsent, isMapping, type ParamReporter } from '../params.js';
-import type { ContentFilterAction } from './config.js';
+import type { ContentFilterAction } from './action.js';
 import { createKeywordMatcher, type KeywordMatcher } from './keywords.js';
 
 /** LiteLLM's severities, lowest first: a keyword counts when its severity reaches the threshold. */

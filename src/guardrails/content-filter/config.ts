@@ -1,15 +1,13 @@
 import { describeValue } from '../../model/describe.js';
 import type { GuardrailSpec } from '../../model/policy.js';
 import { wordsFileKey } from '../../model/bundle.js';
+import type { ContentFilterAction } from './action.js';
 import { parseCategories, type ContentFilterCategories } from './categories.js';
 import { createContextMatcher, type ContextMatcher } from './context.js';
 import { PREBUILT_PATTERNS } from './prebuilt-patterns.js';
 import { compileContentPattern } from './regex.js';
 import type { GuardrailCompileContext } from '../kind.js';
 import { createParamReporter, isAbsent, isMapping, warnUnknownKeys, type ParamReporter } from '../params.js';
-
-/** What the content filter does on a match (LiteLLM's ContentFilterAction; case-sensitive). */
-export type ContentFilterAction = 'BLOCK' | 'MASK';
 
 /** A compiled pattern entry, in `patterns:` order. */
 export interface FilterPattern {

@@ -176,7 +176,7 @@ describe('deploy/overlays/postgres', () => {
       await w.createGuardrail('ui-defined-check', { guardrail: 'custom', mode: 'pre_call' });
       await w.createPolicy({ name: 'baseline', add: ['presidio-pii', 'ui-defined-check'] });
       await w.attach({ policy: 'baseline', scope: '*' });
-      const configMount = (seed.volumeMounts ?? []).find((m) => m.name === 'bundle') as Mount;
+      const configMount = (seed.volumeMounts ?? []).find((m) => m.name === 'guardrail-pdp-bundle') as Mount;
       const local = (p: string): string =>
         p.replace(posix.dirname(dbPath), dir).replace(configMount.mountPath, join(DEPLOY, 'base'));
       const r = await cli((seed.args ?? []).map(local), { DATABASE_URL: pg.url() });

@@ -9,7 +9,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import grpc
 from google.protobuf import json_format
 
-from guardrail_pdp._gen.guardrail.pdp.v1 import context_pb2, pipeline_pb2, resolve_pb2
+from guardrail_pdp._gen.guardrail.pdp.v1 import context_pb2, pipeline_pb2, resolve_pb2, watch_pb2
 
 SERVICE = "guardrail.pdp.v1.DecisionService"
 RESOLVE = f"/{SERVICE}/Resolve"
@@ -77,6 +77,20 @@ class Settings:
     cache: Optional[CacheOptions]
     reconnect_initial: float
     reconnect_max: float
+
+
+def bind_methods(channel: Any) -> Tuple[Any, Any, Any, Any]:
+    """The four calls both clients make, bound to a channel (grpc or grpc.aio: the same API):
+    Resolve (answering the response and its size), ExecutePipeline, Watch and the health check."""
+    resolve = channel.unary_unary(RESOLVE, request_serializer=resolve_pb2.ResolveRequest.SerializeToString, response_deserializer=sized_resolve_response)
+    execute = channel.unary_unary(
+        EXECUTE_PIPELINE,
+        request_serializer=pipeline_pb2.ExecutePipelineRequest.SerializeToString,
+        response_deserializer=pipeline_pb2.ExecutePipelineResponse.FromString,
+    )
+    watch = channel.unary_stream(WATCH, request_serializer=watch_pb2.WatchRequest.SerializeToString, response_deserializer=watch_pb2.WatchEvent.FromString)
+    health = channel.unary_unary(HEALTH_CHECK, request_serializer=encode_health_request, response_deserializer=decode_health_status)
+    return resolve, execute, watch, health
 
 
 def settings(

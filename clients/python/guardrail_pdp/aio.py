@@ -59,20 +59,7 @@ class AsyncClient:
                 self._channel = aio.insecure_channel(s.target, options=options)
             else:
                 self._channel = aio.secure_channel(s.target, s.credentials, options=options)
-            self._resolve = self._channel.unary_unary(
-                _core.RESOLVE, request_serializer=resolve_pb2.ResolveRequest.SerializeToString, response_deserializer=_core.sized_resolve_response
-            )
-            self._execute = self._channel.unary_unary(
-                _core.EXECUTE_PIPELINE,
-                request_serializer=pipeline_pb2.ExecutePipelineRequest.SerializeToString,
-                response_deserializer=pipeline_pb2.ExecutePipelineResponse.FromString,
-            )
-            self._watch = self._channel.unary_stream(
-                _core.WATCH, request_serializer=watch_pb2.WatchRequest.SerializeToString, response_deserializer=watch_pb2.WatchEvent.FromString
-            )
-            self._health = self._channel.unary_unary(
-                _core.HEALTH_CHECK, request_serializer=_core.encode_health_request, response_deserializer=_core.decode_health_status
-            )
+            self._resolve, self._execute, self._watch, self._health = _core.bind_methods(self._channel)
             if self._state is not None:
                 self._up = asyncio.Event()
                 self._task = asyncio.get_running_loop().create_task(self._watch_loop(), name="guardrail-pdp-watch")

@@ -48,20 +48,7 @@ class Client:
             self._channel = grpc.insecure_channel(s.target, options=list(s.channel_options))
         else:
             self._channel = grpc.secure_channel(s.target, s.credentials, options=list(s.channel_options))
-        self._resolve = self._channel.unary_unary(
-            _core.RESOLVE, request_serializer=resolve_pb2.ResolveRequest.SerializeToString, response_deserializer=_core.sized_resolve_response
-        )
-        self._execute = self._channel.unary_unary(
-            _core.EXECUTE_PIPELINE,
-            request_serializer=pipeline_pb2.ExecutePipelineRequest.SerializeToString,
-            response_deserializer=pipeline_pb2.ExecutePipelineResponse.FromString,
-        )
-        self._watch = self._channel.unary_stream(
-            _core.WATCH, request_serializer=watch_pb2.WatchRequest.SerializeToString, response_deserializer=watch_pb2.WatchEvent.FromString
-        )
-        self._health = self._channel.unary_unary(
-            _core.HEALTH_CHECK, request_serializer=_core.encode_health_request, response_deserializer=_core.decode_health_status
-        )
+        self._resolve, self._execute, self._watch, self._health = _core.bind_methods(self._channel)
         self._counters = _core.Counters()
         self._closed = threading.Event()
         self._state: Optional[_core.CacheState] = None

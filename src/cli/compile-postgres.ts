@@ -117,7 +117,7 @@ async function watchPostgres(sync: PostgresSync, seconds: number, metricsAddress
   const onSignal = (): void => stopped.abort();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  const counters = { checks: 0, changes: 0, written: 0, unchanged: 0, invalid: 0, failed: 0 };
+  const counters = { checks: 0, scans: 0, changes: 0, written: 0, unchanged: 0, invalid: 0, failed: 0 };
   try {
     await admin?.start();
     sync.resume();
@@ -125,7 +125,8 @@ async function watchPostgres(sync: PostgresSync, seconds: number, metricsAddress
     while (!stopped.signal.aborted) {
       const o = await sync.round();
       counters.checks++;
-      metrics.observeCheck(o.check, o.bytes);
+      metrics.observeCheck(o.check, o.scanned, o.bytes);
+      if (o.scanned) counters.scans++;
       if (o.check === 'changed') counters.changes++;
       if (o.check === 'failed') counters.failed++;
       if (o.sync !== undefined) {
@@ -133,7 +134,7 @@ async function watchPostgres(sync: PostgresSync, seconds: number, metricsAddress
         counters[o.sync]++;
       }
       if (o.exitCode === 0) metrics.markCurrent(Date.now() / 1000);
-      const fields = { check: o.check, sync: o.sync, bytes: o.bytes, durationMs: Math.round(o.durationMs), counters };
+      const fields = { check: o.check, scanned: o.scanned, sync: o.sync, bytes: o.bytes, durationMs: Math.round(o.durationMs), counters };
       if (o.sync === 'written') log.info({ ...fields, revision: o.revision, ...o.counts, warnings: o.issues.length }, 'db written');
       else if (o.sync === 'unchanged') log.info({ ...fields, revision: o.revision }, 'database changed, served content did not; db kept');
       else if (o.sync === 'invalid') {

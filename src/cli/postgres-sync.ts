@@ -36,6 +36,8 @@ export interface PostgresSyncConfig {
 export interface SyncOutcome {
   /** The change check: unchanged (nothing read), changed (a full read followed), failed. */
   readonly check: CheckResult;
+  /** Whether the check ran the content fingerprint query (a scan of the tables), or only asked the statistics. */
+  readonly scanned: boolean;
   /** The full read, when there was one. */
   readonly sync?: SyncResult;
   /** Bytes received from Postgres in this round (connection setup, check and read). */
@@ -57,8 +59,17 @@ export interface SyncOutcome {
 export const FINGERPRINT_META = 'postgres_fingerprint';
 
 /**
- * Keeps one db file in step with LiteLLM's Postgres tables. Each `round()` opens one connection,
- * runs the change check (one short query), and only when the value moved reads the tables that
+ * Unchanged statistics are trusted for this many checks in a row; then the fingerprint is asked
+ * anyway, so a write the statistics did not count (statistics reset, a replica, an extension
+ * writing around them) is still found within this many intervals.
+ */
+export const CHECKS_PER_SCAN = 10;
+
+/**
+ * Keeps one db file in step with LiteLLM's Postgres tables. Each `round()` opens one connection and
+ * runs the change check: the tables' write counters from PostgreSQL's statistics (activityQuery,
+ * no table read), and only when they moved, or every CHECKS_PER_SCAN checks, the content
+ * fingerprint (fingerprintQuery, one scan). Only when the fingerprint moved does it read the tables that
  * changed (all three after a start) in one repeatable-read transaction, writes them to a new db next to the output, checks that db
  * exactly as the sidecar will read and compile it, and renames it over the output if its content
  * differs from the served one. A round that fails or reads invalid rows leaves the output as it
@@ -71,6 +82,10 @@ export class PostgresSync {
   readonly #config: PostgresSyncConfig;
   /** The check's value for the content last read successfully (written, unchanged or invalid). */
   #fingerprint: string | undefined;
+  /** The statistics' value when `#fingerprint` was taken (undefined: unknown, or not counted). */
+  #activity: string | undefined;
+  /** Checks answered from the statistics alone since the last fingerprint query. */
+  #checksWithoutScan = 0;
   /** The content hash of the db at `output`, when it is known to be ours. */
   #servedHash: string | undefined;
   /** The last full read (its tables are reused while their part of the fingerprint stays). */
@@ -105,8 +120,10 @@ export class PostgresSync {
     let db: LiteLLMDatabase | undefined;
     let phase: 'connect' | 'check' | 'read' = 'connect';
     let check: CheckResult = 'changed';
-    const done = (o: Omit<SyncOutcome, 'check' | 'bytes' | 'durationMs' | 'issues'> & { issues?: readonly Issue[] }): SyncOutcome => ({
+    let scanned = false;
+    const done = (o: Omit<SyncOutcome, 'check' | 'scanned' | 'bytes' | 'durationMs' | 'issues'> & { issues?: readonly Issue[] }): SyncOutcome => ({
       check,
+      scanned,
       bytes: db?.bytesReceived() ?? 0,
       durationMs: performance.now() - started,
       issues: [],
@@ -114,23 +131,41 @@ export class PostgresSync {
     });
     try {
       // A db removed behind our back is written again, changed or not.
-      if (this.#servedHash !== undefined && !existsSync(this.#config.output)) this.#servedHash = this.#fingerprint = undefined;
+      if (this.#servedHash !== undefined && !existsSync(this.#config.output)) this.#servedHash = this.#fingerprint = this.#activity = undefined;
       db = await LiteLLMDatabase.connect(this.#config.url, this.#config.connect);
       const local = this.#localSignature();
+      phase = 'check';
+      // Taken before any read, so a write after it moves the statistics past this value.
+      const counted = await db.activity();
+      const activity = counted === undefined ? undefined : `${counted}${local}`;
       if (!force && this.#fingerprint !== undefined) {
-        phase = 'check';
+        if (activity !== undefined && activity === this.#activity && this.#checksWithoutScan < CHECKS_PER_SCAN - 1) {
+          this.#checksWithoutScan++;
+          check = 'unchanged';
+          return done({ exitCode: 0, revision: this.#servedHash });
+        }
+        scanned = true;
+        this.#checksWithoutScan = 0;
         const fingerprint = `${await db.fingerprint()}${local}`;
         if (fingerprint === this.#fingerprint) {
+          this.#activity = activity;
           check = 'unchanged';
           return done({ exitCode: 0, revision: this.#servedHash });
         }
       }
       phase = 'read';
+      scanned = true;
       const read = await db.readPolicyTables(this.#lastRead);
       await db.close();
       this.#lastRead = read;
       const configGuardrails = await this.#loadConfigGuardrails();
-      return done(await this.#writeIfValid(read.rows, configGuardrails, `${read.fingerprint}${local}`));
+      const outcome = await this.#writeIfValid(read.rows, configGuardrails, `${read.fingerprint}${local}`);
+      // The statistics are trusted from the content they were taken before; after a failed write, the next check scans again.
+      if (outcome.sync !== 'failed') {
+        this.#activity = activity;
+        this.#checksWithoutScan = 0;
+      }
+      return done(outcome);
     } catch (e) {
       // Reaching the database, or finding LiteLLM's tables in it, failed: exit 2, and the next round tries again.
       const message = e instanceof PdpError ? e.message : this.#scrub(`${phase} failed: ${(e as Error).message}`);
@@ -198,11 +233,11 @@ export class PostgresSync {
    * Writes the rows as a db next to the output, reads it back and compiles it as the sidecar
    * will, and renames it into place unless it is invalid or its content is the served content.
    */
-  async #writeIfValid(rows: DbRows, configGuardrails: readonly unknown[], fingerprint: string): Promise<Omit<SyncOutcome, 'check' | 'bytes' | 'durationMs'>> {
+  async #writeIfValid(rows: DbRows, configGuardrails: readonly unknown[], fingerprint: string): Promise<Omit<SyncOutcome, 'check' | 'scanned' | 'bytes' | 'durationMs'>> {
     const { output, mode, settings } = this.#config;
     const pending = join(dirname(output), `.${basename(output)}.${process.pid}-${randomBytes(4).toString('hex')}.pending`);
     // Rows that cannot be served are remembered by their fingerprint, so they are read again only after a change.
-    const invalid = (error: string, issues: readonly Issue[]): Omit<SyncOutcome, 'check' | 'bytes' | 'durationMs'> => {
+    const invalid = (error: string, issues: readonly Issue[]): Omit<SyncOutcome, 'check' | 'scanned' | 'bytes' | 'durationMs'> => {
       this.#fingerprint = fingerprint;
       return { sync: 'invalid', exitCode: 1, error, issues };
     };

@@ -9,7 +9,8 @@ export type SyncResult = 'written' | 'unchanged' | 'invalid' | 'failed';
 /** The producer's (`compile --from-postgres --watch`) metrics, on their own registry. */
 export interface PostgresSyncMetrics {
   readonly registry: Registry;
-  observeCheck(result: CheckResult, bytes: number): void;
+  /** One change check; `scanned` when it ran the fingerprint query (a scan of the tables), not only the statistics. */
+  observeCheck(result: CheckResult, scanned: boolean, bytes: number): void;
   observeSync(result: SyncResult, bytes: number): void;
   /** The served db is known to match the database (a check found no change, or a db was written). */
   markCurrent(nowSeconds: number): void;
@@ -25,6 +26,11 @@ export function createPostgresSyncMetrics(): PostgresSyncMetrics {
     name: 'pdp_postgres_checks_total',
     help: 'Change checks against LiteLLM\'s database (one per interval), by result: unchanged, changed, failed.',
     labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const scans = new Counter({
+    name: 'pdp_postgres_check_scans_total',
+    help: 'Change checks that scanned the tables for their fingerprint (the statistics moved, or every 10th check), out of pdp_postgres_checks_total.',
     registers: [registry],
   });
   const syncs = new Counter({
@@ -50,8 +56,9 @@ export function createPostgresSyncMetrics(): PostgresSyncMetrics {
   current.set(0);
   return {
     registry,
-    observeCheck(result, n) {
+    observeCheck(result, scanned, n) {
       checks.inc({ result });
+      if (scanned && result !== 'failed') scans.inc();
       if (result !== 'changed') bytes.inc({ phase: 'check' }, n);
     },
     observeSync(result, n) {

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PostgresSync } from '../../src/cli/postgres-sync.js';
+import pgModule from 'pg';
+import { CHECKS_PER_SCAN, PostgresSync } from '../../src/cli/postgres-sync.js';
 import { readDbMeta } from '../../src/sources/sqlite/sqlite-read.js';
 import { startApp, type Started } from '../helpers/app.js';
 import { cli, MAIN } from '../helpers/cli.js';
@@ -260,6 +261,46 @@ describe('PostgresSync rounds (the --watch loop)', () => {
     fs.rmSync(db);
     expect((await restarted.round()).sync).toBe('written');
     expect(fs.existsSync(db)).toBe(true);
+  });
+
+  it("answers quiet checks from PostgreSQL's statistics, and scans the tables only when they move or every 10th check", async () => {
+    const { url, w } = await litellm();
+    await seed(w);
+    const sync = new PostgresSync({ url, output: path.join(dir, 'policies.db'), mode: 'strict' });
+    expect((await sync.round()).sync).toBe('written');
+    const checks = [];
+    for (let i = 0; i < 2 * CHECKS_PER_SCAN; i++) checks.push(await sync.round());
+    expect(checks.map((c) => c.check)).toEqual(Array(2 * CHECKS_PER_SCAN).fill('unchanged'));
+    const scans = checks.flatMap((c, i) => (c.scanned ? [i + 1] : []));
+    expect(scans).toEqual([CHECKS_PER_SCAN, 2 * CHECKS_PER_SCAN]);
+    // A write moves the statistics: the next check scans, and the read follows.
+    await w.createPolicy({ name: 'added' });
+    const after = await sync.round();
+    expect([after.check, after.scanned, after.sync]).toEqual(['changed', true, 'written']);
+    expect((await sync.round()).scanned).toBe(false);
+  });
+
+  it('finds a write from a session that reports its statistics late (as LiteLLM\'s connections do)', async () => {
+    const { url, w, schema } = await litellm();
+    await seed(w);
+    const sync = new PostgresSync({ url, output: path.join(dir, 'policies.db'), mode: 'strict' });
+    expect((await sync.round()).sync).toBe('written');
+    const writer = new pgModule.Client({ connectionString: pg.url() });
+    await writer.connect();
+    try {
+      await writer.query(`UPDATE "${schema}"."LiteLLM_PolicyTable" SET guardrails_add = ARRAY['prompt_injection'] WHERE policy_name = 'baseline'`);
+      const started = Date.now();
+      let outcome = await sync.round();
+      while (outcome.check === 'unchanged' && Date.now() - started < 20_000) {
+        await new Promise((r) => setTimeout(r, 100));
+        outcome = await sync.round();
+      }
+      expect([outcome.check, outcome.sync]).toEqual(['changed', 'written']);
+      // PostgreSQL reports a session's counters within about a second of its going idle.
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      await writer.end();
+    }
   });
 
   it('keeps the db when the database goes away, and catches up when it is back', async () => {

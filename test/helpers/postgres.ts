@@ -10,7 +10,7 @@ export interface TestPostgres {
   readonly socketDir: string;
   /** A URL for `user` (default: the superuser) and `database` (default: litellm). */
   url(opts?: { user?: string; password?: string; database?: string }): string;
-  /** Runs SQL as the superuser on the `litellm` database. */
+  /** Runs SQL as the superuser on the `litellm` database; its write counters reach the statistics before it resolves. */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
   stop(): Promise<void>;
 }
@@ -102,7 +102,14 @@ export async function startPostgres(): Promise<TestPostgres> {
   return {
     socketDir,
     url,
-    query: (sql, values) => client.query(sql, values),
+    async query(sql, values) {
+      const result = await client.query(sql, values);
+      // A session reports its write counters to the statistics when it goes idle, at most once a
+      // second; the sync's first check reads them (cli/postgres-sync.ts). Reporting them before
+      // this returns makes "write, then check" deterministic; the unreported case has its own test.
+      await client.query('SELECT pg_stat_force_next_flush()');
+      return result;
+    },
     async stop() {
       await client.end().catch(() => undefined);
       stopSync();

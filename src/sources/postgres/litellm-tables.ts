@@ -130,12 +130,33 @@ export function guardrailsQuery(schema: string | undefined, present: ReadonlySet
 }
 
 /**
+ * The cheap first step of the change check, answered from PostgreSQL's statistics without reading
+ * a table: per table (in SOURCE_TABLES order, joined by `/`), the rows inserted, updated and deleted
+ * since the statistics began, and whether they count the writes at all (`track_counts` on, and not a
+ * standby, where replayed writes are not counted). Every
+ * write to a table moves its number once the writing session reports its counters (within about a
+ * second, when it goes idle); a rolled-back write moves it too, which only costs a fingerprint
+ * query. The number says nothing about content, so an unchanged number is trusted only for a few
+ * checks in a row, and a moved one is confirmed by fingerprintQuery (postgres-sync.ts).
+ */
+export function activityQuery(schema: string | undefined): { text: string; values: unknown[] } {
+  return {
+    text:
+      "SELECT current_setting('track_counts') = 'on' AND NOT pg_is_in_recovery() AS counting, string_agg(COALESCE((pg_stat_get_tuples_inserted(r) + " +
+      "pg_stat_get_tuples_updated(r) + pg_stat_get_tuples_deleted(r))::text, '-'), '/' ORDER BY i) AS activity " +
+      'FROM unnest($1::text[]) WITH ORDINALITY AS t(name, i), LATERAL to_regclass(t.name) AS r',
+    values: [SOURCE_TABLES.map((table) => qualified(schema, table))],
+  };
+}
+
+/**
  * The change check: per table (in SOURCE_TABLES order, joined by `/`), its row count and the sum of its rows' `xmin` (the id of the
  * transaction that wrote each row version). Any insert, update or delete, by LiteLLM's API or by
  * hand, either changes the count or adds a newer transaction id, so the sum moves; `updated_at`
  * would miss writes that do not set it and is written with the client's clock (LiteLLM sets it
  * in Python). LiteLLM's schema indexes neither, so this is one scan of each table: for 10,000
- * policies a few milliseconds of server time and one small row on the wire (docs/postgres.md).
+ * policies a few milliseconds of server time and one small row on the wire (docs/postgres.md),
+ * which is why most checks ask activityQuery instead.
  * A false alarm (VACUUM FULL rewrites xmin) costs one full read that finds the same content.
  */
 export function fingerprintQuery(schema: string | undefined): string {

@@ -3,6 +3,7 @@ import { PdpError } from '../../errors.js';
 import type { Issue } from '../../model/issue.js';
 import type { DbRows, Row } from '../sqlite/sqlite-rows.js';
 import {
+  activityQuery,
   ATTACHMENT_TABLE,
   columnsQuery,
   fingerprintQuery,
@@ -93,6 +94,17 @@ export class LiteLLMDatabase {
   bytesReceived(): number {
     const stream = (this.#client as unknown as { connection?: { stream?: { bytesRead?: number } } }).connection?.stream;
     return stream?.bytesRead ?? 0;
+  }
+
+  /** The cheap step of the change check (see activityQuery): undefined when the server counts no statistics. */
+  async activity(): Promise<string | undefined> {
+    try {
+      const result = await this.#client.query<{ counting: boolean; activity: string }>(activityQuery(this.target.schema));
+      const row = result.rows[0];
+      return row?.counting === true ? row.activity : undefined;
+    } catch (e) {
+      throw this.#fail(e, 'check');
+    }
   }
 
   /** The change check: one query, one short row (see fingerprintQuery). */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PdpError } from '../../../src/errors.js';
 import { LiteLLMDatabase } from '../../../src/sources/postgres/postgres-read.js';
-import { fingerprintQuery } from '../../../src/sources/postgres/litellm-tables.js';
+import { activityQuery, fingerprintQuery } from '../../../src/sources/postgres/litellm-tables.js';
 import { createLiteLLMTables, LiteLLMWrites } from '../../helpers/litellm-postgres.js';
 import { startPostgres, SUPERUSER_PASSWORD, type TestPostgres } from '../../helpers/postgres.js';
 
@@ -225,7 +225,10 @@ describe('sizing: 10,000 policies', () => {
       const before = db.bytesReceived();
       const t0 = performance.now();
       await db.fingerprint();
-      return { connect: before, query: db.bytesReceived() - before, ms: performance.now() - t0 };
+      const scanned = { query: db.bytesReceived() - before, ms: performance.now() - t0 };
+      const t1 = performance.now();
+      const activity = await db.activity();
+      return { connect: before, ...scanned, activity, statsQuery: db.bytesReceived() - before - scanned.query, statsMs: performance.now() - t1 };
     });
     const read = await withDb(url, async (db) => {
       const t0 = performance.now();
@@ -241,11 +244,17 @@ describe('sizing: 10,000 policies', () => {
     const plan = await pg.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${fingerprintQuery('sizing')}`);
     const top = (plan.rows[0]?.['QUERY PLAN'] as [{ Plan: { 'Shared Hit Blocks': number; 'Shared Read Blocks': number }; 'Execution Time': number }])[0];
     const blocks = top.Plan['Shared Hit Blocks'] + top.Plan['Shared Read Blocks'];
+    const q = activityQuery('sizing');
+    const statsPlan = await pg.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${q.text}`, q.values);
+    const statsServerMs = (statsPlan.rows[0]?.['QUERY PLAN'] as [{ 'Execution Time': number }])[0]['Execution Time'];
     console.log(
       `sizing (10,000 policies, 10,000 attachments): connect ${check.connect} B, check ${check.query} B in ${check.ms.toFixed(1)} ms ` +
         `(server ${top['Execution Time'].toFixed(1)} ms, ${blocks} buffers = ${((blocks * 8192) / 1e6).toFixed(1)} MB scanned); ` +
-        `full read ${read.bytes} B in ${read.ms.toFixed(0)} ms; after a policy edit ${edit} B`,
+        `full read ${read.bytes} B in ${read.ms.toFixed(0)} ms; after a policy edit ${edit} B; ` +
+        `statistics check ${check.statsQuery} B in ${check.statsMs.toFixed(1)} ms (server ${statsServerMs.toFixed(2)} ms)`,
     );
+    expect(check.activity).toMatch(/^\d+\/\d+\/\d+$/);
+    expect(check.statsQuery).toBeLessThan(200);
     expect(read.policies).toBe(10_000);
     expect(check.query).toBeLessThan(200);
     expect(check.connect).toBeLessThan(2_000);

@@ -1,4 +1,5 @@
 import { PdpError } from '../errors.js';
+import type { DocPath } from '../model/bundle.js';
 import { ExecutePipelineRequest } from '../gen/guardrail/pdp/v1/pipeline.js';
 import { ResolveRequest } from '../gen/guardrail/pdp/v1/resolve.js';
 
@@ -6,6 +7,20 @@ import { ResolveRequest } from '../gen/guardrail/pdp/v1/resolve.js';
 // Every value is checked against the message's shape before the generated fromJSON reads it, which
 // would otherwise drop unknown fields and coerce wrong types: a typo must never run a different
 // request. Errors are INVALID_REQUEST naming the field under `where` (e.g. `--context`).
+
+/**
+ * A request value that does not fit the message's shape: INVALID_REQUEST, plus `path`, where the
+ * value sits under the checked value (as written: snake_case or lowerCamelCase), so a caller that
+ * knows where the request came from (a test suite's YAML) can point at it.
+ */
+export class RequestJsonError extends PdpError {
+  constructor(
+    message: string,
+    readonly path: DocPath,
+  ) {
+    super('INVALID_REQUEST', message);
+  }
+}
 
 /** A JSON value's expected shape: a scalar type, `enum:A|B` (names or their numbers), an object, or a list of one. */
 type Shape = string | ShapeFields | readonly [ShapeFields];
@@ -58,20 +73,20 @@ export function isContextJson(json: unknown): boolean {
   return isObject(json) && Object.keys(json).every((key) => fieldOf(CONTEXT_SHAPE, key) !== undefined);
 }
 
-function checkShape(v: unknown, shape: Shape, where: string): void {
+function checkShape(v: unknown, shape: Shape, where: string, path: DocPath = []): void {
   if (v === null || v === undefined) return; // proto3 JSON: null means the default
-  if (typeof shape === 'string') return checkScalar(v, shape, where);
+  if (typeof shape === 'string') return checkScalar(v, shape, where, path);
   if (isShapeList(shape)) {
-    if (!Array.isArray(v)) throw new PdpError('INVALID_REQUEST', `${where} must be a list`);
-    v.forEach((x: unknown, i) => checkShape(x, shape[0], `${where}[${i}]`));
+    if (!Array.isArray(v)) throw new RequestJsonError(`${where} must be a list`, path);
+    v.forEach((x: unknown, i) => checkShape(x, shape[0], `${where}[${i}]`, [...path, i]));
     return;
   }
-  if (!isObject(v)) throw new PdpError('INVALID_REQUEST', `${where} must be a JSON object`);
+  if (!isObject(v)) throw new RequestJsonError(`${where} must be a JSON object`, path);
   for (const [key, value] of Object.entries(v)) {
     const field = fieldOf(shape, key);
     if (field === undefined)
-      throw new PdpError('INVALID_REQUEST', `${where} has unknown field '${key}'; expected one of ${Object.keys(shape).join(', ')}`);
-    checkShape(value, field, `${where}.${key}`);
+      throw new RequestJsonError(`${where} has unknown field '${key}'; expected one of ${Object.keys(shape).join(', ')}`, [...path, key]);
+    checkShape(value, field, `${where}.${key}`, [...path, key]);
   }
 }
 
@@ -89,17 +104,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function checkScalar(v: unknown, type: string, where: string): void {
+function checkScalar(v: unknown, type: string, where: string, path: DocPath): void {
   if (type === 'string[]') {
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new PdpError('INVALID_REQUEST', `${where} must be a list of strings`);
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new RequestJsonError(`${where} must be a list of strings`, path);
     return;
   }
   if (type.startsWith('enum:')) {
     const names = type.slice('enum:'.length).split('|');
     const isKnown = typeof v === 'string' ? names.includes(v) : Number.isInteger(v) && (v as number) >= 0 && (v as number) < names.length;
-    if (!isKnown) throw new PdpError('INVALID_REQUEST', `${where} must be one of ${names.join(', ')}`);
+    if (!isKnown) throw new RequestJsonError(`${where} must be one of ${names.join(', ')}`, path);
     return;
   }
   const isOk = type === 'uint' ? Number.isSafeInteger(v) && (v as number) >= 0 : typeof v === type;
-  if (!isOk) throw new PdpError('INVALID_REQUEST', `${where} must be ${type === 'uint' ? 'a whole number, 0 or more' : `a ${type}`}`);
+  if (!isOk) throw new RequestJsonError(`${where} must be ${type === 'uint' ? 'a whole number, 0 or more' : `a ${type}`}`, path);
 }

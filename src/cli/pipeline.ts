@@ -1,16 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { executePipeline, type CheckErrorListener } from '../engine/pipeline.js';
-import { pipelineFor } from '../engine/pipeline-target.js';
 import { PdpError } from '../errors.js';
 import { HttpPool } from '../guardrails/generic-api/http-pool.js';
 import type { ExecutePipelineRequest as PbExecutePipelineRequest } from '../gen/guardrail/pdp/v1/pipeline.js';
-import { toExecutePipelineResponseJson, toPipelineRequest } from '../server/convert/pipeline.js';
+import { toPipelineRequest } from '../server/convert/pipeline.js';
 import { executePipelineRequestFromJson } from './request-json.js';
 import { createSource } from '../sources/create-source.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
 import { COMPILE_FLAGS, compileSettings, loadAndCompile } from './load.js';
+import { executePipelineOffline, reportCheckErrors } from './offline.js';
 import { connect, isRemote, offlineSource, REMOTE_CALL_OPTIONS, REMOTE_USAGE, remoteFromFlags, remoteHelp, reportCallError } from './remote.js';
 import { ExecutePipelineResponse } from '../gen/guardrail/pdp/v1/pipeline.js';
 import type { PdpClientError } from '../client/index.js';
@@ -109,12 +108,9 @@ export async function runPipeline(args: string[], io: CliIo, stdin: NodeJS.Reada
     const loaded = await loadAndCompile(source, mode, io.stderr, io.stderr, '', httpPool, settings);
     if (!loaded.ok) return loaded.exitCode;
     const { snapshot } = loaded;
-    const onCheckError: CheckErrorListener = (guardrail, err) =>
-      io.stderr.write(`guardrail '${guardrail.name}' (kind ${guardrail.kind}) threw ${err instanceof Error ? err.name : typeof err}\n`);
     try {
-      const request = toPipelineRequest(pb);
-      const result = await executePipeline(snapshot, pipelineFor(snapshot, request), request, { onCheckError });
-      io.stdout.write(`${JSON.stringify(toExecutePipelineResponseJson(result), null, 2)}\n`);
+      const answer = await executePipelineOffline(snapshot, toPipelineRequest(pb), reportCheckErrors(io.stderr));
+      io.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
       return EXIT.OK;
     } catch (e) {
       io.stderr.write(`--input: ${PdpError.from(e).message}\n`);

@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { resolve } from '../engine/resolve.js';
 import { PdpError } from '../errors.js';
 import type { ResolveRequest as PbResolveRequest } from '../gen/guardrail/pdp/v1/resolve.js';
-import { toResolveRequest, toResolveResponseJson } from '../server/convert/resolve.js';
+import { toResolveRequest } from '../server/convert/resolve.js';
 import { isContextJson, resolveRequestFromJson } from './request-json.js';
 import { createSource, type SourceConfig } from '../sources/create-source.js';
 import { parseMode } from './config.js';
 import { EXIT, type CliIo } from './io.js';
 import { COMPILE_FLAGS, compileSettings, loadAndCompile } from './load.js';
+import { resolveOffline } from './offline.js';
 import { connect, isRemote, offlineSource, REMOTE_CALL_OPTIONS, REMOTE_USAGE, remoteFromFlags, remoteHelp, reportCallError } from './remote.js';
 import { ResolveResponse } from '../gen/guardrail/pdp/v1/resolve.js';
 import type { PdpClientError } from '../client/index.js';
@@ -118,7 +118,7 @@ export async function runResolve(args: string[], io: CliIo): Promise<number> {
   for (const { pb, where } of requests) {
     addPolicies(pb, extra);
     try {
-      outputs.push(format(toResolveResponseJson(resolve(snapshot, toResolveRequest(pb))), pretty));
+      outputs.push(format(resolveOffline(snapshot, toResolveRequest(pb)), pretty));
     } catch (e) {
       io.stderr.write(`${where}: ${PdpError.from(e).message}\n`);
       return EXIT.USAGE;

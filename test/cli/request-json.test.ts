@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { executePipelineRequestFromJson, isContextJson, resolveRequestFromJson } from '../../src/cli/request-json.js';
+import { executePipelineRequestFromJson, isContextJson, RequestJsonError, resolveRequestFromJson } from '../../src/cli/request-json.js';
 
 describe('resolveRequestFromJson', () => {
   it('reads snake_case and lowerCamelCase names alike', () => {
@@ -16,6 +16,22 @@ describe('resolveRequestFromJson', () => {
     expect(() => resolveRequestFromJson({ context: { model: 4 } }, 'in')).toThrow('in.context.model must be a string');
     expect(() => resolveRequestFromJson({ team_policies: ['a', 1] }, 'in')).toThrow('in.team_policies must be a list of strings');
     expect(() => resolveRequestFromJson(['secret'], 'in')).toThrow('in must be a JSON object');
+  });
+});
+
+describe('RequestJsonError', () => {
+  it('carries the path of the value that does not fit, as written', () => {
+    const pathOf = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e instanceof RequestJsonError ? e.path : 'not a RequestJsonError';
+      }
+      return 'no error';
+    };
+    expect(pathOf(() => resolveRequestFromJson({ context: { teamAlias: 3 } }, 'in'))).toEqual(['context', 'teamAlias']);
+    expect(pathOf(() => executePipelineRequestFromJson({ messages: [{ role: 'user' }, { rol: 'x' }] }, 'in'))).toEqual(['messages', 1, 'rol']);
+    expect(pathOf(() => executePipelineRequestFromJson({ pipeline: { steps: [{ on_fail: 'STOP' }] } }, 'in'))).toEqual(['pipeline', 'steps', 0, 'on_fail']);
   });
 });
 

@@ -6,6 +6,7 @@ import { EXIT, type CliIo } from './io.js';
 import { runPipeline } from './pipeline.js';
 import { runResolve } from './resolve.js';
 import { runServe } from './serve.js';
+import { runTest } from './test.js';
 import { runValidate } from './validate.js';
 import { runWatch } from './watch.js';
 
@@ -29,6 +30,9 @@ Commands:
   pipeline  (--bundle FILE | --db FILE.db | --server ADDR | --socket PATH) --policy NAME --input (JSON | @FILE | -)
             Run a policy's pipeline offline or in a running sidecar over an ExecutePipelineRequest in
             proto3 JSON (e.g. {"messages":[{"role":"user","content":"..."}]}); prints the answer as JSON.
+  test      (BUNDLE | --bundle FILE | --db FILE.db) [SUITE...] [--mode strict|compat] [--junit FILE]
+            Run policy test suites (YAML; without SUITE, the *_test.yaml files beside the bundle).
+            Exit 0 all passed, 1 a case failed, 2 a bad suite or an invalid or unreadable bundle.
   watch     (--server ADDR | --socket PATH)
             Print a running sidecar's Watch events as JSON lines.
   health    (--server ADDR | --socket PATH) [--timeout-ms MS]
@@ -58,6 +62,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         return await runResolve(args, io);
       case 'pipeline':
         return await runPipeline(args, io);
+      case 'test':
+        return await runTest(args, io);
       case 'watch':
         return await runWatch(args, io);
       case 'health':

@@ -12,7 +12,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('every command', () => {
   it('answers --help on stdout with exit 0', async () => {
-    const commands = ['serve', 'validate', 'compile', 'resolve', 'pipeline', 'watch', 'health', 'version'];
+    const commands = ['serve', 'validate', 'compile', 'resolve', 'pipeline', 'test', 'watch', 'health', 'version'];
     const results = await Promise.all(commands.map((c) => cli(c, '--help')));
     results.forEach((r, i) => {
       expect(r.code, commands[i]).toBe(0);

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli as run } from '../helpers/cli.js';
+import { cli as run, EXAMPLE } from '../helpers/cli.js';
 
 const cli = (...args: string[]) => run(args);
 const dirs: string[] = [];
@@ -91,6 +91,13 @@ const PASSING = `cases:
 `;
 
 describe('guardrail-pdp test: passing suites', () => {
+  it('runs the example suite beside examples/bundle.yaml, every case passing', async () => {
+    const r = await cli('test', EXAMPLE);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^10 passed, 0 failed \(1 suite; revision [0-9a-f]{16}\)\n$/);
+    expect(r.code).toBe(0);
+  });
+
   it('exits 0 when every expectation of every kind holds, with BUNDLE or --bundle', async () => {
     const dir = workspace({ 'ok.yaml': PASSING });
     const [positional, flag] = await Promise.all([

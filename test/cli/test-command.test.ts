@@ -282,6 +282,7 @@ describe('guardrail-pdp test: bad suites and bundles exit 2', () => {
     ['no cases', 'tests: []\n', ":1:1: bad suite: unknown key 'tests' in the suite; expected one of cases"],
     ['an empty case list', 'cases: []\n', ':1:8: bad suite: cases: is empty; give at least one case'],
     ['a case that is not a mapping', 'cases: [just a name]\n', ':1:9: bad suite: a case must be a mapping: name:, the request, and expect:'],
+    ['a typo a YAML merge brings in', 'cases:\n  - &a { name: a, contxt: {}, expect: { guardrails: [] } }\n  - { <<: *a, name: b }\n', ":3:5: bad suite: unknown key 'contxt' in a resolve case"],
     ['a message without content', 'cases:\n  - { name: m, policy: p, expect: { messages: [{ role: user }] } }\n', ':2:48: bad suite: expect.messages[0].content must be a string'],
   ])('exits 2 for %s', async (_what, text, message) => {
     const dir = workspace({ 's.yaml': text });

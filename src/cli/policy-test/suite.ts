@@ -75,17 +75,21 @@ export function parseSuite(file: string, text: string): { ok: true; suite: Suite
   for (const d of duplicateKeys)
     for (const position of d.positions.slice(1)) reportAt(position, `duplicate key '${String(d.path[d.path.length - 1])}'; give each key once`);
 
-  /** Reports every key of the mapping at `path` that is not in `allowed`; `why` explains a key. */
-  const checkKeys = (path: DocPath, allowed: readonly string[], where: string, why: (key: string) => string = () => ''): void => {
-    for (const key of keysAt(path) ?? ([] as SourceKey[]))
-      if (!allowed.includes(key.name)) reportAt(key.positions[0], `unknown key '${key.name}' in ${where}${why(key.name)}; expected one of ${allowed.join(', ')}`);
+  /**
+   * Reports every key of `value` (the mapping at `path`) that is not in `allowed`, at the key, or
+   * at the mapping for a key a YAML merge (`<<: *anchor`) brought in; `why` explains a key.
+   */
+  const checkKeys = (path: DocPath, value: Record<string, unknown>, allowed: readonly string[], where: string, why: (key: string) => string = () => ''): void => {
+    const written = new Map((keysAt(path) ?? ([] as SourceKey[])).map((k) => [k.name, k.positions[0]]));
+    for (const key of Object.keys(value))
+      if (!allowed.includes(key)) reportAt(written.get(key) ?? at(path), `unknown key '${key}' in ${where}${why(key)}; expected one of ${allowed.join(', ')}`);
   };
 
   if (!isObject(data)) {
     report([], 'a suite must be a mapping with a cases: list');
     return { ok: false, issues };
   }
-  checkKeys([], ['cases'], 'the suite');
+  checkKeys([], data, ['cases'], 'the suite');
   const rawCases = data.cases;
   if (rawCases === undefined) report([], 'a suite needs cases: a list of cases');
   else if (!Array.isArray(rawCases)) report(['cases'], 'cases: must be a list of cases');
@@ -110,7 +114,7 @@ export function parseSuite(file: string, text: string): { ok: true; suite: Suite
     const before = issues.length;
     const kind: CaseKind = has(raw, 'policy') || has(raw, 'pipeline') ? 'pipeline' : 'resolve';
     const other: CaseKind = kind === 'resolve' ? 'pipeline' : 'resolve';
-    checkKeys(path, CASE_KEYS[kind], `a ${kind} case`, (key) =>
+    checkKeys(path, raw, CASE_KEYS[kind], `a ${kind} case`, (key) =>
       CASE_KEYS[other].includes(key) ? ` (${kind === 'resolve' ? 'a pipeline case names policy or pipeline' : 'it belongs to a resolve case'})` : '',
     );
     const name = raw.name;
@@ -163,7 +167,7 @@ export function parseSuite(file: string, text: string): { ok: true; suite: Suite
       return [];
     }
     const otherFields = Object.keys(EXPECT_FIELDS[kind === 'resolve' ? 'pipeline' : 'resolve']);
-    checkKeys(path, known, `the expect: of a ${kind} case`, (key) => (otherFields.includes(key) ? ` (it belongs to a ${kind === 'resolve' ? 'pipeline' : 'resolve'} case)` : ''));
+    checkKeys(path, raw, known, `the expect: of a ${kind} case`, (key) => (otherFields.includes(key) ? ` (it belongs to a ${kind === 'resolve' ? 'pipeline' : 'resolve'} case)` : ''));
     const out: Expectation[] = [];
     for (const [field, value] of Object.entries(raw)) {
       const type = fields[field];
@@ -192,7 +196,7 @@ export function parseSuite(file: string, text: string): { ok: true; suite: Suite
           const p = [...path, i];
           if (!isObject(m)) return fail(p, `${where}[${i}] must be a mapping with role and content`);
           const before = issues.length;
-          checkKeys(p, ['role', 'content'], `${where}[${i}]`);
+          checkKeys(p, m, ['role', 'content'], `${where}[${i}]`);
           for (const key of ['role', 'content']) if (typeof m[key] !== 'string') fail(has(m, key) ? [...p, key] : p, `${where}[${i}].${key} must be a string`);
           return issues.length === before;
         });
@@ -202,7 +206,7 @@ export function parseSuite(file: string, text: string): { ok: true; suite: Suite
           const p = [...path, i];
           if (!isObject(s)) return fail(p, `${where}[${i}] must be a mapping with guardrail and outcome (and optionally action, detail)`);
           const before = issues.length;
-          checkKeys(p, STEP_KEYS, `${where}[${i}]`);
+          checkKeys(p, s, STEP_KEYS, `${where}[${i}]`);
           if (typeof s.guardrail !== 'string') fail(has(s, 'guardrail') ? [...p, 'guardrail'] : p, `${where}[${i}].guardrail must be a guardrail name (a string)`);
           if (!isOneOf(s.outcome, STEP_OUTCOMES)) fail(has(s, 'outcome') ? [...p, 'outcome'] : p, `${where}[${i}].outcome must be one of ${STEP_OUTCOMES.join(', ')}`);
           if (has(s, 'action') && !isOneOf(s.action, STEP_ACTIONS)) fail([...p, 'action'], `${where}[${i}].action must be one of ${STEP_ACTIONS.join(', ')}`);

@@ -56,6 +56,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   // From the start: a SIGTERM during the first activation (seconds, for a large bundle) must get
   // the ordered shutdown too, not Node's default of dying at once.
   const signals = handleSignals(app, graceMs);
+  app.log.info({ component: 'cli', pid: process.pid }, 'starting: signals handled, loading policies');
   try {
     await app.start();
   } catch (e) {

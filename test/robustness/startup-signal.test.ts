@@ -36,8 +36,9 @@ describe('a signal during the startup activation (issue 11, defect 11)', () => {
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.once('exit', (code, signal) => resolve({ code, signal })),
     );
-    // Once node has started and the loader thread is at work.
-    await new Promise((r) => setTimeout(r, 700));
+    // Once serve handles signals (its first log line), while the loader thread is at work.
+    for (const started = Date.now(); !out.includes('starting: signals handled') && Date.now() - started < 15_000; ) await new Promise((r) => setTimeout(r, 20));
+    expect(out).toContain('starting: signals handled');
     expect(out).not.toContain('snapshot activated');
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);

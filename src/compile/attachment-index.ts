@@ -77,6 +77,7 @@ export function* buildAttachmentIndex(specs: readonly AttachmentSpec[]): Steps<A
 
 class IndexedAttachments implements AttachmentIndex {
   readonly size: number;
+  readonly specs: readonly AttachmentSpec[];
   readonly #all: readonly CompiledAttachment[];
   readonly #always: number[] = [];
   readonly #dims: Record<Dimension, DimensionIndex> = {
@@ -99,6 +100,7 @@ class IndexedAttachments implements AttachmentIndex {
 
   constructor(all: readonly CompiledAttachment[], policyCount: number) {
     this.size = all.length;
+    this.specs = Object.freeze(all.map((a) => a.spec));
     this.#all = all;
     this.#seen = new Uint32Array(all.length);
     this.#policySeen = new Uint32Array(policyCount);

@@ -28,6 +28,8 @@ export interface AttachmentMatch {
 export interface AttachmentIndex {
   /** Number of attachments indexed. */
   readonly size: number;
+  /** The attachments as configured, in attachment order (for tools that reason about patterns, e.g. `diff`). Frozen. */
+  readonly specs: readonly AttachmentSpec[];
   /**
    * The attachments matching the context, in attachment order, only the first per policy name
    * (§3), including attachments that name undefined policies.

@@ -5,7 +5,7 @@ import { createPostgresSyncMetrics } from '../metrics/postgres-sync.js';
 import type { ValidationMode } from '../model/policy.js';
 import { EXIT, type CliIo } from './io.js';
 import type { CompileSettings } from './load.js';
-import { PostgresSync } from './postgres-sync.js';
+import { PostgresSync, postgresUrl } from './postgres-sync.js';
 import { countIssues, formatIssue } from './report.js';
 
 /** The flags of `compile --from-postgres`, parsed by runCompile. */
@@ -38,7 +38,7 @@ export async function runCompileFromPostgres(
   io: CliIo,
 ): Promise<number> {
   if (positionals.length > 0 || values.bundle !== undefined) problems.push('--from-postgres takes no bundle file (LiteLLM\'s database is the policy source; --config adds a config\'s guardrails)');
-  const url = postgresUrl(values['from-postgres'], io.env, problems);
+  const url = postgresUrl(values['from-postgres'], io.env, '--from-postgres', problems);
   const watchSeconds = values.watch === undefined ? undefined : parseWatch(values.watch, problems);
   let metricsAddress: { host: string; port: number } | undefined;
   if (values['metrics-listen'] !== undefined) {
@@ -79,18 +79,6 @@ export async function runCompileFromPostgres(
     return EXIT.OK;
   }
   return watchPostgres(sync, watchSeconds, metricsAddress, io);
-}
-
-/** The URL, or `env:VAR`'s value. */
-function postgresUrl(value: string, env: CliIo['env'], problems: string[]): string | undefined {
-  if (!value.startsWith('env:')) return value;
-  const name = value.slice('env:'.length);
-  const url = env[name];
-  if (url === undefined || url === '') {
-    problems.push(`--from-postgres ${value}: the variable ${name} is not set`);
-    return undefined;
-  }
-  return url;
 }
 
 function parseWatch(raw: string, problems: string[]): number | undefined {

@@ -55,6 +55,21 @@ export interface SyncOutcome {
   readonly exitCode: 0 | 1 | 2;
 }
 
+/**
+ * A database URL given on a command line: the URL itself, or `env:VAR` for the value of VAR (so the
+ * password stays out of the command line); a problem naming `flag` when VAR is unset or empty.
+ */
+export function postgresUrl(value: string, env: Readonly<Record<string, string | undefined>>, flag: string, problems: string[]): string | undefined {
+  if (!value.startsWith('env:')) return value;
+  const name = value.slice('env:'.length);
+  const url = env[name];
+  if (url === undefined || url === '') {
+    problems.push(`${flag} ${value}: the variable ${name} is not set`);
+    return undefined;
+  }
+  return url;
+}
+
 /** The pdp_meta key holding the change check's value for the db's content. */
 export const FINGERPRINT_META = 'postgres_fingerprint';
 

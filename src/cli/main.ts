@@ -24,6 +24,10 @@ Commands:
   compile   --from-postgres (URL | env:VAR) -o FILE.db [--config CONFIG.yaml] [--mode strict|compat]
             [--watch SECONDS [--metrics-listen HOST:PORT]]
             Write LiteLLM's policy tables from its Postgres as a db; with --watch, again on every change.
+  diff      OLD NEW [--json] [--fail-on removed|changed] [--mode strict|compat]
+            Which requests gain or lose guardrails or pipelines between two policy sets; each is a
+            bundle, a db (.db/.sqlite) or postgres:URL|postgres:env:VAR (LiteLLM's database).
+            Exit 0 compared, 1 the --fail-on gate failed, 2 bad input or a side unreadable or invalid.
   resolve   (--bundle FILE | --db FILE.db | --server ADDR | --socket PATH) (--context JSON | --contexts FILE.jsonl)
             [--request-policy NAME]... [--key-policy NAME]... [--team-policy NAME]...
             Answer Resolve offline, or ask a running sidecar; prints the ResolveResponse as JSON.
@@ -60,6 +64,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         return await runCompile(args, io);
       case 'resolve':
         return await runResolve(args, io);
+      case 'diff':
+        return await (await import('./diff.js')).runDiff(args, io);
       case 'pipeline':
         return await runPipeline(args, io);
       case 'test':

@@ -1,0 +1,193 @@
+import { resolve } from '../engine/resolve.js';
+import type { RequestContext } from '../model/decision.js';
+import type { AttachmentSpec, ConditionSpec, PipelineSpec } from '../model/policy.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { attachmentKey, DEFAULT_BOUND, enumerateWitnesses, type EnumerationBound } from './enumerate.js';
+import { conditionSamples, conditionTest } from './model-samples.js';
+
+/** What changes for one context between two policy sets. Lists are sorted. */
+export interface Change {
+  /** Guardrails that run on the new side only (flat or in a pipeline). */
+  readonly added: readonly string[];
+  /** Guardrails that run on the old side only. */
+  readonly removed: readonly string[];
+  /** Policies whose pipeline is new, gone, or different. */
+  readonly pipelines: { readonly added: readonly string[]; readonly removed: readonly string[]; readonly changed: readonly string[] };
+}
+
+/** One context class and its witness request. */
+export interface ContextClass {
+  readonly label: string;
+  readonly witness: RequestContext;
+}
+
+/** Classes that change alike. */
+export interface ChangeGroup extends Change {
+  readonly classes: readonly ContextClass[];
+}
+
+/** An attachment or policy whose classes the bound left out, while it differs between the sides. */
+export interface NotEnumerated {
+  readonly policy: string;
+  /** The attachment's lists, or undefined for a condition. */
+  readonly attachment: AttachmentSpec | undefined;
+  readonly reason: string;
+}
+
+export interface DiffReport {
+  readonly cells: number;
+  readonly witnesses: number;
+  /** Changes of requests by their attachments' classes. */
+  readonly requests: readonly ChangeGroup[];
+  /** Changes of policies a request, key or team names (request_policies, key_policies, team_policies). */
+  readonly named: readonly ChangeGroup[];
+  readonly notEnumerated: readonly NotEnumerated[];
+  /** Attachments the bound cut that are the same on both sides, with the same policy. */
+  readonly unchangedNotEnumerated: number;
+}
+
+/**
+ * Which requests gain or lose guardrails or pipelines between two snapshots (docs/policy-review.md):
+ * every witness of `enumerateWitnesses` is resolved on both sides with the engine's `resolve`, and
+ * compared by the guardrails that run (the flat list plus pipeline-managed ones) and by pipelines.
+ * Per cell, model classes that change alike are written `model=*`; then classes with the same
+ * change are grouped. Every policy defined on a side is also compared as a named policy (what a
+ * request, key or team naming it gets), per model class its chains' conditions make.
+ */
+export function diffSnapshots(old: Snapshot, next: Snapshot, bound: EnumerationBound = DEFAULT_BOUND): DiffReport {
+  const { witnesses, cells, unlisted } = enumerateWitnesses(old, next, bound);
+
+  // Per cell, the changes of its model witnesses, in order.
+  const perCell = new Map<string, { label: string; change: Change | undefined; witness: RequestContext; model: string }[]>();
+  for (const w of witnesses) {
+    const change = compare(outcome(old, w.context), outcome(next, w.context));
+    let list = perCell.get(w.cell);
+    if (list === undefined) perCell.set(w.cell, (list = []));
+    list.push({ label: w.label, change, witness: w.context, model: w.model });
+  }
+  const rows: { label: string; witness: RequestContext; change: Change }[] = [];
+  for (const [cell, list] of perCell) {
+    const first = list[0];
+    if (first === undefined) continue;
+    const key = first.change === undefined ? undefined : changeKey(first.change);
+    if (list.length > 1 && key !== undefined && list.every((x) => x.change !== undefined && changeKey(x.change) === key)) {
+      rows.push({ label: cell === '' ? '*' : `${cell}, model=*`, witness: first.witness, change: first.change as Change });
+      continue;
+    }
+    for (const x of list) if (x.change !== undefined) rows.push({ label: x.label, witness: x.witness, change: x.change });
+  }
+
+  const named: { label: string; witness: RequestContext; change: Change }[] = [];
+  for (const name of new Set([...old.policies.keys(), ...next.policies.keys()])) {
+    for (const w of namedWitnesses(name, old, next)) {
+      const change = compare(namedOutcome(old, name, w.model), namedOutcome(next, name, w.model));
+      if (change !== undefined) named.push({ label: w.label, witness: { teamAlias: undefined, keyAlias: undefined, model: w.model, tags: [] }, change });
+    }
+  }
+
+  const notEnumerated: NotEnumerated[] = [];
+  let unchangedNotEnumerated = 0;
+  const keysOf = (s: Snapshot): Set<string> => new Set(s.attachments.specs.map(attachmentKey));
+  const oldKeys = keysOf(old);
+  const newKeys = keysOf(next);
+  for (const { spec, reason } of unlisted.attachments) {
+    const key = attachmentKey(spec);
+    if (oldKeys.has(key) && newKeys.has(key) && policyFingerprint(old, spec.policy) === policyFingerprint(next, spec.policy)) unchangedNotEnumerated++;
+    else notEnumerated.push({ policy: spec.policy, attachment: spec, reason });
+  }
+  for (const [policy, patterns] of unlisted.conditions) {
+    if (policyFingerprint(old, policy) === policyFingerprint(next, policy)) continue;
+    notEnumerated.push({ policy, attachment: undefined, reason: `no witness model found for condition ${patterns.map((p) => JSON.stringify(p)).join(', ')}` });
+  }
+
+  return { cells, witnesses: witnesses.length, requests: group(rows), named: group(named), notEnumerated, unchangedNotEnumerated };
+}
+
+interface Outcome {
+  readonly guardrails: ReadonlySet<string>;
+  readonly pipelines: ReadonlyMap<string, string>;
+}
+
+function outcome(snapshot: Snapshot, context: RequestContext): Outcome {
+  const d = resolve(snapshot, { context, requestPolicies: [], keyPolicies: [], teamPolicies: [] });
+  return {
+    guardrails: new Set([...d.guardrails, ...d.pipelineManagedGuardrails]),
+    pipelines: new Map(d.pipelines.map((p) => [p.policyName, pipelineKey(p.pipeline)])),
+  };
+}
+
+/** What naming the policy gives a request: its chain's guardrails for the model, and its pipeline's. */
+function namedOutcome(snapshot: Snapshot, name: string, model: string | undefined): Outcome {
+  const policy = snapshot.policies.get(name);
+  if (policy === undefined) return { guardrails: new Set(), pipelines: new Map() };
+  const guardrails = new Set(policy.guardrailsFor(model));
+  const pipeline = policy.spec.pipeline;
+  if (pipeline !== undefined) for (const s of pipeline.steps) guardrails.add(s.guardrail);
+  return { guardrails, pipelines: pipeline === undefined ? new Map() : new Map([[name, pipelineKey(pipeline)]]) };
+}
+
+/** The models a named policy's chains (both sides) tell apart: unset, a fresh model, and condition samples. */
+function namedWitnesses(name: string, old: Snapshot, next: Snapshot): { label: string; model: string | undefined }[] {
+  const conditions = new Map<string, ConditionSpec>();
+  for (const s of [old, next]) {
+    for (const member of s.policies.get(name)?.chain ?? []) {
+      const c = s.policies.get(member)?.spec.condition;
+      if (c !== undefined && c.model !== null) conditions.set(JSON.stringify(c.model), c);
+    }
+  }
+  const label = `policy=${name}`;
+  if (conditions.size === 0) return [{ label, model: undefined }];
+  const conds = [...conditions.values()];
+  const tests = conds.map(conditionTest);
+  const seen = new Set<string>();
+  const out: { label: string; model: string | undefined }[] = [];
+  for (const model of [undefined, 'zz-other-model', ...conds.flatMap((c) => conditionSamples(c).models)]) {
+    const sig = tests.map((t) => (t.test(model) ? '1' : '0')).join('');
+    if (seen.has(sig)) continue;
+    seen.add(sig);
+    const holding = conds.filter((_, i) => sig[i] === '1').map((c) => (typeof c.model === 'string' ? c.model : JSON.stringify(c.model)));
+    const modelLabel = model === undefined ? 'model=(unset)' : `model ~${holding.length === 0 ? '(no condition)' : holding.join(' ~')}`;
+    out.push({ label: `${label}, ${modelLabel}`, model });
+  }
+  return out;
+}
+
+/** The change from one outcome to another, or undefined when there is none. */
+function compare(a: Outcome, b: Outcome): Change | undefined {
+  const added = [...b.guardrails].filter((g) => !a.guardrails.has(g)).sort();
+  const removed = [...a.guardrails].filter((g) => !b.guardrails.has(g)).sort();
+  const pAdded = [...b.pipelines.keys()].filter((p) => !a.pipelines.has(p)).sort();
+  const pRemoved = [...a.pipelines.keys()].filter((p) => !b.pipelines.has(p)).sort();
+  const pChanged = [...a.pipelines].filter(([p, k]) => b.pipelines.has(p) && b.pipelines.get(p) !== k).map(([p]) => p).sort();
+  if (added.length + removed.length + pAdded.length + pRemoved.length + pChanged.length === 0) return undefined;
+  return { added, removed, pipelines: { added: pAdded, removed: pRemoved, changed: pChanged } };
+}
+
+function changeKey(c: Change): string {
+  return JSON.stringify([c.added, c.removed, c.pipelines.added, c.pipelines.removed, c.pipelines.changed]);
+}
+
+function pipelineKey(p: PipelineSpec): string {
+  return JSON.stringify(p);
+}
+
+/** Rows with the same change as one group; groups that remove guardrails first, then by size. */
+function group(rows: readonly { label: string; witness: RequestContext; change: Change }[]): ChangeGroup[] {
+  const groups = new Map<string, { change: Change; classes: ContextClass[] }>();
+  for (const r of rows) {
+    const key = changeKey(r.change);
+    let g = groups.get(key);
+    if (g === undefined) groups.set(key, (g = { change: r.change, classes: [] }));
+    g.classes.push({ label: r.label, witness: r.witness });
+  }
+  return [...groups.values()]
+    .map((g) => ({ ...g.change, classes: g.classes }))
+    .sort((a, b) => Number(b.removed.length > 0) - Number(a.removed.length > 0) || b.classes.length - a.classes.length);
+}
+
+/** A policy's content as resolution sees it: its chain's specs (a change to an ancestor changes it). */
+function policyFingerprint(snapshot: Snapshot, name: string): string {
+  const p = snapshot.policies.get(name);
+  if (p === undefined) return '';
+  return JSON.stringify(p.chain.map((n) => snapshot.policies.get(n)?.spec));
+}

@@ -28,6 +28,8 @@ Commands:
             Which requests gain or lose guardrails or pipelines between two policy sets; each is a
             bundle, a db (.db/.sqlite) or postgres:URL|postgres:env:VAR (LiteLLM's database).
             Exit 0 compared, 1 the --fail-on gate failed, 2 bad input or a side unreadable or invalid.
+  impact    (BUNDLE | --db FILE.db) --inventory (FILE.jsonl | FILE.csv | postgres:URL) [--against OLD] [--json]
+            Which keys and teams each policy reaches, and with --against, whose guardrails change.
   resolve   (--bundle FILE | --db FILE.db | --server ADDR | --socket PATH) (--context JSON | --contexts FILE.jsonl)
             [--request-policy NAME]... [--key-policy NAME]... [--team-policy NAME]...
             Answer Resolve offline, or ask a running sidecar; prints the ResolveResponse as JSON.
@@ -66,6 +68,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         return await runResolve(args, io);
       case 'diff':
         return await (await import('./diff.js')).runDiff(args, io);
+      case 'impact':
+        return await (await import('./impact.js')).runImpact(args, io);
       case 'pipeline':
         return await runPipeline(args, io);
       case 'test':

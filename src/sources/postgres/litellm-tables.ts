@@ -181,7 +181,7 @@ export function columnsQuery(schema: string | undefined): { text: string; values
   };
 }
 
-/** Key and team rows with a non-empty `policies` column (a later `impact` command reads them). */
+/** Key and team rows with a non-empty `policies` column. */
 export function keyPoliciesQuery(schema: string | undefined): string {
   return (
     `SELECT key_alias, team_id, array_to_json(policies)::text AS policies FROM ${qualified(schema, KEY_TABLE)} ` +
@@ -193,5 +193,28 @@ export function teamPoliciesQuery(schema: string | undefined): string {
   return (
     `SELECT team_id, team_alias, array_to_json(policies)::text AS policies FROM ${qualified(schema, TEAM_TABLE)} ` +
     'WHERE cardinality(policies) > 0 ORDER BY team_alias, team_id'
+  );
+}
+
+/**
+ * Every key, for an inventory (`impact --inventory postgres:...`): its alias, its team's alias
+ * and policies, the `tags` of its own and its team's `metadata`, its models (its team's when it
+ * lists none, as LiteLLM lets such a key use the team's models) and its policies. JSON text columns.
+ */
+export function inventoryKeysQuery(schema: string | undefined): string {
+  return (
+    `SELECT k.key_alias, t.team_alias, k.metadata::text AS metadata, t.metadata::text AS team_metadata, ` +
+    `COALESCE(array_to_json(k.models)::text, '[]') AS models, COALESCE(array_to_json(t.models)::text, '[]') AS team_models, ` +
+    `COALESCE(array_to_json(k.policies)::text, '[]') AS policies, COALESCE(array_to_json(t.policies)::text, '[]') AS team_policies ` +
+    `FROM ${qualified(schema, KEY_TABLE)} k LEFT JOIN ${qualified(schema, TEAM_TABLE)} t ON t.team_id = k.team_id ` +
+    'ORDER BY k.key_alias, k.token'
+  );
+}
+
+/** Every team, for an inventory: alias, `metadata` (for its tags), models and policies. */
+export function inventoryTeamsQuery(schema: string | undefined): string {
+  return (
+    `SELECT team_alias, metadata::text AS metadata, COALESCE(array_to_json(models)::text, '[]') AS models, ` +
+    `COALESCE(array_to_json(policies)::text, '[]') AS policies FROM ${qualified(schema, TEAM_TABLE)} ORDER BY team_alias, team_id`
   );
 }

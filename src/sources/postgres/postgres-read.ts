@@ -9,6 +9,8 @@ import {
   fingerprintQuery,
   GUARDRAILS_TABLE,
   guardrailsQuery,
+  inventoryKeysQuery,
+  inventoryTeamsQuery,
   keyPoliciesQuery,
   missingColumns,
   POLICY_TABLE,
@@ -40,6 +42,25 @@ export interface PolicyTablesRead {
 export interface PrincipalPolicies {
   readonly keys: readonly { readonly keyAlias: string | null; readonly teamId: string | null; readonly policies: readonly string[] }[];
   readonly teams: readonly { readonly teamId: string; readonly teamAlias: string | null; readonly policies: readonly string[] }[];
+}
+
+/** A key or team as an inventory needs it (`impact`): aliases (null: unnamed), tags, models, policies. */
+export interface InventoryRow {
+  readonly alias: string | null;
+  readonly teamAlias: string | null;
+  /** `metadata.tags` (a key's own and its team's), strings only. */
+  readonly tags: readonly string[];
+  /** A key's models, else its team's; a team's models. */
+  readonly models: readonly string[];
+  readonly policies: readonly string[];
+  /** A key's team's policies (empty for teams). */
+  readonly teamPolicies: readonly string[];
+}
+
+/** LiteLLM's keys and teams as an inventory. */
+export interface InventoryRead {
+  readonly keys: readonly InventoryRow[];
+  readonly teams: readonly InventoryRow[];
 }
 
 /**
@@ -184,6 +205,48 @@ export class LiteLLMDatabase {
     }
   }
 
+  /**
+   * Every key and team of LiteLLM's `LiteLLM_VerificationToken` and `LiteLLM_TeamTable` as an
+   * inventory (see InventoryRow), in one read-only, repeatable-read transaction. Keys hold no
+   * secret here: the token column is only an ORDER BY tiebreak and is never read.
+   */
+  async readInventory(): Promise<InventoryRead> {
+    const schema = this.target.schema;
+    type Raw = { key_alias?: string | null; team_alias: string | null; metadata: string | null; team_metadata?: string | null; models: string; team_models?: string; policies: string; team_policies?: string };
+    try {
+      await this.#client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      try {
+        const keys = await this.#client.query<Raw>(inventoryKeysQuery(schema));
+        const teams = await this.#client.query<Raw>(inventoryTeamsQuery(schema));
+        return {
+          keys: keys.rows.map((r) => {
+            const own = stringList(r.models);
+            return {
+              alias: r.key_alias ?? null,
+              teamAlias: r.team_alias,
+              tags: [...new Set([...metadataTags(r.metadata), ...metadataTags(r.team_metadata ?? null)])],
+              models: own.length > 0 ? own : stringList(r.team_models ?? '[]'),
+              policies: stringList(r.policies),
+              teamPolicies: stringList(r.team_policies ?? '[]'),
+            };
+          }),
+          teams: teams.rows.map((r) => ({
+            alias: r.team_alias,
+            teamAlias: r.team_alias,
+            tags: metadataTags(r.metadata),
+            models: stringList(r.models),
+            policies: stringList(r.policies),
+            teamPolicies: [],
+          })),
+        };
+      } finally {
+        await this.#client.query('COMMIT').catch(() => undefined);
+      }
+    } catch (e) {
+      throw this.#fail(e, 'read');
+    }
+  }
+
   async close(): Promise<void> {
     if (!this.#connected) return;
     this.#connected = false;
@@ -237,6 +300,14 @@ export class LiteLLMDatabase {
 }
 
 const HINT = "point it at LiteLLM's DATABASE_URL (with ?schema= if LiteLLM uses one) after LiteLLM's migrations ran";
+
+/** `metadata.tags` of a metadata JSON text: its strings (LiteLLM's tags); nothing when absent or not a list. */
+function metadataTags(json: string | null): string[] {
+  if (json === null) return [];
+  const value: unknown = JSON.parse(json);
+  const tags = typeof value === 'object' && value !== null ? (value as { tags?: unknown }).tags : undefined;
+  return Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [];
+}
 
 function stringList(json: string): string[] {
   const value: unknown = JSON.parse(json);

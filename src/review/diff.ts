@@ -50,8 +50,8 @@ export interface DiffReport {
  * Which requests gain or lose guardrails or pipelines between two snapshots (docs/policy-review.md):
  * every witness of `enumerateWitnesses` is resolved on both sides with the engine's `resolve`, and
  * compared by the guardrails that run (the flat list plus pipeline-managed ones) and by pipelines.
- * Per cell, model classes that change alike are written `model=*`; then classes with the same
- * change are grouped. Every policy defined on a side is also compared as a named policy (what a
+ * Per cell, model classes that change alike are written `model=*`, and when every class changes
+ * alike there is one class, `*`; then classes with the same change are grouped. Every policy defined on a side is also compared as a named policy (what a
  * request, key or team naming it gets), per model class its chains' conditions make.
  */
 export function diffSnapshots(old: Snapshot, next: Snapshot, bound: EnumerationBound = DEFAULT_BOUND): DiffReport {
@@ -66,12 +66,19 @@ export function diffSnapshots(old: Snapshot, next: Snapshot, bound: EnumerationB
     list.push({ label: w.label, change, witness: w.context, model: w.model });
   }
   const rows: { label: string; witness: RequestContext; change: Change }[] = [];
+  const all = [...perCell.values()].flat();
+  const firstKey = all[0]?.change === undefined ? undefined : changeKey(all[0].change);
+  if (firstKey !== undefined && all.length > 1 && all.every((x) => x.change !== undefined && changeKey(x.change) === firstKey)) {
+    // Every class changes alike: one row for any request.
+    rows.push({ label: '*', witness: (all[0] as (typeof all)[number]).witness, change: (all[0] as (typeof all)[number]).change as Change });
+    perCell.clear();
+  }
   for (const [cell, list] of perCell) {
     const first = list[0];
     if (first === undefined) continue;
     const key = first.change === undefined ? undefined : changeKey(first.change);
     if (list.length > 1 && key !== undefined && list.every((x) => x.change !== undefined && changeKey(x.change) === key)) {
-      rows.push({ label: cell === '' ? '*' : `${cell}, model=*`, witness: first.witness, change: first.change as Change });
+      rows.push({ label: cell === '' ? 'model=*' : `${cell}, model=*`, witness: first.witness, change: first.change as Change });
       continue;
     }
     for (const x of list) if (x.change !== undefined) rows.push({ label: x.label, witness: x.witness, change: x.change });
@@ -79,10 +86,17 @@ export function diffSnapshots(old: Snapshot, next: Snapshot, bound: EnumerationB
 
   const named: { label: string; witness: RequestContext; change: Change }[] = [];
   for (const name of new Set([...old.policies.keys(), ...next.policies.keys()])) {
-    for (const w of namedWitnesses(name, old, next)) {
-      const change = compare(namedOutcome(old, name, w.model), namedOutcome(next, name, w.model));
-      if (change !== undefined) named.push({ label: w.label, witness: { teamAlias: undefined, keyAlias: undefined, model: w.model, tags: [] }, change });
+    const list = namedWitnesses(name, old, next).map((w) => ({
+      label: w.label,
+      witness: { teamAlias: undefined, keyAlias: undefined, model: w.model, tags: [] },
+      change: compare(namedOutcome(old, name, w.model), namedOutcome(next, name, w.model)),
+    }));
+    const key = list[0]?.change === undefined ? undefined : changeKey(list[0].change);
+    if (list.length > 1 && key !== undefined && list.every((x) => x.change !== undefined && changeKey(x.change) === key)) {
+      named.push({ label: `policy=${name}`, witness: (list[0] as (typeof list)[number]).witness, change: list[0]?.change as Change });
+      continue;
     }
+    for (const x of list) if (x.change !== undefined) named.push({ label: x.label, witness: x.witness, change: x.change });
   }
 
   const notEnumerated: NotEnumerated[] = [];
@@ -139,15 +153,17 @@ function namedWitnesses(name: string, old: Snapshot, next: Snapshot): { label: s
   if (conditions.size === 0) return [{ label, model: undefined }];
   const conds = [...conditions.values()];
   const tests = conds.map(conditionTest);
+  const regex = (c: ConditionSpec): string => (typeof c.model === 'string' ? `/${c.model}/` : (c.model as readonly string[]).map((m) => `/${m}/`).join('|'));
   const seen = new Set<string>();
   const out: { label: string; model: string | undefined }[] = [];
-  for (const model of [undefined, 'zz-other-model', ...conds.flatMap((c) => conditionSamples(c).models)]) {
+  // A fresh model first: the missing one usually answers alike (a condition never holds without a model).
+  for (const model of ['zz-other-model', undefined, ...conds.flatMap((c) => conditionSamples(c).models)]) {
     const sig = tests.map((t) => (t.test(model) ? '1' : '0')).join('');
     if (seen.has(sig)) continue;
     seen.add(sig);
-    const holding = conds.filter((_, i) => sig[i] === '1').map((c) => (typeof c.model === 'string' ? c.model : JSON.stringify(c.model)));
-    const modelLabel = model === undefined ? 'model=(unset)' : `model ~${holding.length === 0 ? '(no condition)' : holding.join(' ~')}`;
-    out.push({ label: `${label}, ${modelLabel}`, model });
+    const holding = conds.filter((_, i) => sig[i] === '1').map(regex);
+    const modelLabel = model === undefined ? '(unset)' : holding.length === 0 ? `!${conds.map(regex).join(',')}` : holding.join(' ');
+    out.push({ label: `${label}, model=${modelLabel}`, model });
   }
   return out;
 }

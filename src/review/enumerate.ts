@@ -25,7 +25,7 @@ import { DimensionClasses, MISSING, OTHER, type ClassKey } from './value-classes
  * candidate model matches, are returned as `unlisted`, for the report to name when they changed.
  */
 export interface Witness {
-  /** `team=…, key=…, tag=…, model=…` (dimensions the class does not single out are left out). */
+  /** `team=…, key=…, tag=…, model=…` (dimensions the class does not single out are left out; none: `(other)`). */
   readonly label: string;
   /** The cell's label (without the model), and the model part alone, for grouping. */
   readonly cell: string;
@@ -55,6 +55,9 @@ export interface Enumeration {
   readonly unlisted: Unlisted;
 }
 
+/** The class of requests no team, key, tag or model pattern singles out. */
+export const OTHER_LABEL = '(other)';
+
 type Dim = 'teams' | 'keys' | 'tags';
 const DIMS: readonly Dim[] = ['teams', 'keys', 'tags'];
 const LABEL: Record<Dim, string> = { teams: 'team', keys: 'key', tags: 'tag' };
@@ -83,8 +86,8 @@ export function enumerateWitnesses(old: Snapshot, next: Snapshot, bound: Enumera
     for (const d of [...DIMS, 'models'] as const) if (spec[d] !== undefined) classes[d].add(spec[d] as readonly string[]);
   }
 
-  // Cells, in attachment order after the empty one; each remembers the attachment that made it.
-  const cells = new Map<string, { cell: Cell; from: Entry | undefined }>([['', { cell: {}, from: undefined }]]);
+  // Cells, in attachment order after the empty one.
+  const cells = new Map<string, { cell: Cell }>([['', { cell: {} }]]);
   const cut = new Map<Entry, string>();
   for (const e of entries) {
     if (e.restricts.length === 0) continue;
@@ -97,7 +100,7 @@ export function enumerateWitnesses(old: Snapshot, next: Snapshot, bound: Enumera
       const cell: Cell = {};
       e.restricts.forEach((d, i) => (cell[d] = combo[i] as ClassKey));
       const key = cellKey(cell);
-      if (!cells.has(key)) cells.set(key, { cell, from: e });
+      if (!cells.has(key)) cells.set(key, { cell });
     }
     if (listed < total) cut.set(e, `its lists admit ${total.toLocaleString('en-US')} class combinations; the bound lists ${listed.toLocaleString('en-US')}`);
   }
@@ -106,23 +109,24 @@ export function enumerateWitnesses(old: Snapshot, next: Snapshot, bound: Enumera
   const witnesses: Witness[] = [];
   const unsampled = new Map<string, Set<string>>();
   let stopped = false;
-  for (const { cell, from } of cells.values()) {
-    if (stopped) {
-      if (from !== undefined && !cut.has(from)) cut.set(from, `the bound of ${bound.maxWitnesses.toLocaleString('en-US')} witnesses was reached before its classes`);
-      continue;
-    }
+  for (const { cell } of cells.values()) {
     const values = {
       teams: cell.teams === undefined ? undefined : classes.teams.witness(cell.teams),
       keys: cell.keys === undefined ? undefined : classes.keys.witness(cell.keys),
       tags: cell.tags === undefined ? undefined : classes.tags.witness(cell.tags),
     };
     const matched = matchingEntries(byDim, values, cell);
+    if (stopped) {
+      // Every attachment this unlisted cell matches is not fully enumerated, whichever made the cell first.
+      for (const e of matched) if (!cut.has(e)) cut.set(e, `the bound of ${bound.maxWitnesses.toLocaleString('en-US')} witnesses was reached before all its classes`);
+      continue;
+    }
     const models = modelWitnesses(matched, [old, next], classes.models, unsampled);
     const cellLabel = DIMS.filter((d) => cell[d] !== undefined)
       .map((d) => `${LABEL[d]}=${DimensionClasses.label(cell[d] as ClassKey)}`)
       .join(', ');
     for (const m of models) {
-      const label = [cellLabel, m.label === '' ? '' : `model=${m.label}`].filter((s) => s !== '').join(', ') || '*';
+      const label = [cellLabel, m.label === '' ? '' : `model=${m.label}`].filter((s) => s !== '').join(', ') || OTHER_LABEL;
       witnesses.push({
         label,
         cell: cellLabel,

@@ -14,6 +14,7 @@ import { runLatency } from './latency.mjs';
 import { describeMachine, pinSelf } from './machine.mjs';
 import { runOverload } from './overload.mjs';
 import { runReload } from './reload-load.mjs';
+import { runReview } from './review.mjs';
 import { printTable, writeResults } from './table.mjs';
 import { runThroughput } from './throughput.mjs';
 import { checkTools, installCommand, installTools } from './tools.mjs';
@@ -26,6 +27,7 @@ const SECTIONS = [
   { name: 'pipeline', load: false, run: (ctx) => runPipeline(ctx) },
   { name: 'client', load: false, run: (ctx) => runClient(ctx) },
   { name: 'injector', load: false, run: (ctx) => runInjector(ctx) },
+  { name: 'review', load: false, run: (ctx) => runReview(ctx) },
   { name: 'throughput', load: true, run: (ctx) => runThroughput(ctx) },
   { name: 'latency', load: true, run: (ctx) => runLatency(ctx) },
   { name: 'reload', load: true, run: (ctx) => runReload(ctx) },

@@ -51,6 +51,13 @@ function injector(s, out) {
   out.push(`reviewAdmission alone (parsed review in, answer out): median ${f(s.inprocess.medianUs)} µs, p99 ${f(s.inprocess.p99Us)} µs`);
 }
 
+function review(s, out) {
+  out.push(`Policy review commands, wall clock of the CLI as CI runs it (${f(s.policies)} policies / ${f(s.attachments)} attachments per set; diff: ${f(s.diffCells)} cells, ${f(s.diffWitnesses)} witnesses; ${f(s.keys)} keys)`);
+  const w = [44, 22, 26];
+  out.push(row(['command', 'median (min-max) s', 'inventory phase ms'], w));
+  for (const r of s.rows) out.push(row([r.name, `${f(r.median)} (${f(r.min)}-${f(r.max)})`, r.inventoryMs ? `${f(r.inventoryMs.median, 0)} (${f(r.inventoryMs.min, 0)}-${f(r.inventoryMs.max, 0)})` : ''], w));
+}
+
 function throughput(s, out) {
   out.push(`Closed-loop maximum (h2load, ${s.clients} connection x ${s.streams} calls in flight, ${s.seconds} s)`);
   const w = [16, 9, 9, 8, 9, 8, 7];
@@ -129,6 +136,7 @@ const PRINTERS = {
   inprocess,
   pipeline,
   client,
+  review,
   injector,
   throughput,
   latency,

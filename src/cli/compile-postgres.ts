@@ -3,7 +3,7 @@ import { createLogger } from '../logger.js';
 import { AdminServer } from '../metrics/http.js';
 import { createPostgresSyncMetrics } from '../metrics/postgres-sync.js';
 import type { ValidationMode } from '../model/policy.js';
-import { EXIT, type CliIo } from './io.js';
+import { type CliIo, EXIT, usageError } from './io.js';
 import type { CompileSettings } from './load.js';
 import { PostgresSync, postgresUrl } from './postgres-sync.js';
 import { countIssues, formatIssue } from './report.js';
@@ -59,10 +59,7 @@ export async function runCompileFromPostgres(
       problems.push(`--from-postgres: ${(e as Error).message}`);
     }
   }
-  if (problems.length > 0 || sync === undefined) {
-    io.stderr.write(`${problems.join('\n')}\n${usage}`);
-    return EXIT.USAGE;
-  }
+  if (problems.length > 0 || sync === undefined) return usageError(io, problems, usage);
   if (watchSeconds === undefined) {
     const o = await sync.round(true);
     for (const issue of o.issues) io.stdout.write(`${formatIssue(issue)}\n`);

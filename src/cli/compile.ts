@@ -3,7 +3,7 @@ import { parseBundle } from '../compile/parse/parse.js';
 import { writeSqliteDb } from '../sources/sqlite/sqlite-writer.js';
 import { createSource } from '../sources/create-source.js';
 import { parseMode } from './config.js';
-import { EXIT, type CliIo } from './io.js';
+import { type CliIo, EXIT, printHelp, usageError } from './io.js';
 import { bundleFileArgument, COMPILE_FLAGS, compileSettings, loadAndCompile } from './load.js';
 import { countIssues } from './report.js';
 import { runCompileFromPostgres, type PostgresFlags } from './compile-postgres.js';
@@ -58,10 +58,7 @@ export async function runCompile(args: string[], io: CliIo): Promise<number> {
     },
     allowPositionals: true,
   });
-  if (values.help === true) {
-    io.stdout.write(HELP);
-    return EXIT.OK;
-  }
+  if (values.help === true) return printHelp(io, HELP);
   const problems: string[] = [];
   const mode = parseMode(values.mode, problems);
   if (values.output === undefined || values.output === '') problems.push('-o FILE.db is required: where to write the db');
@@ -73,10 +70,7 @@ export async function runCompile(args: string[], io: CliIo): Promise<number> {
   }
   const path = bundleFileArgument(values.bundle, positionals, 'compile', problems);
   const now = sourceDateEpoch(io.env.SOURCE_DATE_EPOCH, problems);
-  if (problems.length > 0) {
-    io.stderr.write(`${problems.join('\n')}\n${USAGE}`);
-    return EXIT.USAGE;
-  }
+  if (problems.length > 0) return usageError(io, problems, USAGE);
   const output = values.output as string;
 
   const settings = compileSettings(values, io.env);

@@ -3,7 +3,7 @@ import type { RequestContext } from '../model/decision.js';
 import { diffSnapshots, type ChangeGroup, type DiffReport } from '../review/diff.js';
 import { DEFAULT_BOUND } from '../review/enumerate.js';
 import { parseMode } from './config.js';
-import { EXIT, type CliIo } from './io.js';
+import { type CliIo, EXIT, printHelp, usageError } from './io.js';
 import { COMPILE_FLAGS, compileSettings } from './load.js';
 import { loadPolicySide, parsePolicySide, type PolicySide } from './policy-side.js';
 
@@ -47,10 +47,7 @@ export async function runDiff(args: string[], io: CliIo): Promise<number> {
     },
     allowPositionals: true,
   });
-  if (values.help === true) {
-    io.stdout.write(HELP);
-    return EXIT.OK;
-  }
+  if (values.help === true) return printHelp(io, HELP);
   const problems: string[] = [];
   const mode = parseMode(values.mode, problems);
   const failOn = values['fail-on'];
@@ -61,10 +58,7 @@ export async function runDiff(args: string[], io: CliIo): Promise<number> {
   };
   if (positionals.length !== 2) problems.push('diff takes two policy sets: OLD NEW');
   const sides = positionals.slice(0, 2).map((arg, i) => parsePolicySide(arg, io.env, i === 0 ? 'OLD' : 'NEW', problems));
-  if (problems.length > 0) {
-    io.stderr.write(`${problems.join('\n')}\n${USAGE}`);
-    return EXIT.USAGE;
-  }
+  if (problems.length > 0) return usageError(io, problems, USAGE);
 
   const settings = compileSettings(values, io.env);
   const old = await loadPolicySide(sides[0] as PolicySide, mode, settings, io);

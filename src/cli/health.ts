@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { EXIT, type CliIo } from './io.js';
+import { type CliIo, EXIT, printHelp, usageError } from './io.js';
 import { connect, REMOTE_CALL_OPTIONS, REMOTE_USAGE, remoteFromFlags, remoteHelp } from './remote.js';
 
 const USAGE = `usage: guardrail-pdp health ${REMOTE_USAGE} [--timeout-ms MS]\n`;
@@ -15,17 +15,11 @@ ${remoteHelp('How long to wait for SERVING (default 1000).')}`;
 /** `health`: exit 0 when the sidecar reports SERVING within --timeout-ms, else 1. */
 export async function runHealth(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { ...REMOTE_CALL_OPTIONS, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
-  if (values.help === true) {
-    io.stdout.write(HELP);
-    return EXIT.OK;
-  }
+  if (values.help === true) return printHelp(io, HELP);
   const problems: string[] = [];
   const remote = remoteFromFlags(values, 1000, problems);
   if (positionals.length > 0) problems.push(`unexpected argument '${positionals[0]}'`);
-  if (problems.length > 0) {
-    io.stderr.write(`${problems.join('\n')}\n${USAGE}`);
-    return EXIT.USAGE;
-  }
+  if (problems.length > 0) return usageError(io, problems, USAGE);
   const client = connect(remote, io, USAGE);
   if (typeof client === 'number') return client;
   try {

@@ -4,7 +4,7 @@ import { ImpactCounter, type ImpactReport, type PrincipalChange } from '../revie
 import { InventoryError } from '../review/inventory.js';
 import { parseMode } from './config.js';
 import { readInventoryFile, readPostgresInventory } from './inventory-file.js';
-import { EXIT, type CliIo } from './io.js';
+import { type CliIo, EXIT, printHelp, usageError } from './io.js';
 import { COMPILE_FLAGS, compileSettings } from './load.js';
 import { loadPolicySide, parsePolicySide, type PolicySide } from './policy-side.js';
 import { postgresUrl } from './postgres-sync.js';
@@ -49,10 +49,7 @@ export async function runImpact(args: string[], io: CliIo): Promise<number> {
     },
     allowPositionals: true,
   });
-  if (values.help === true) {
-    io.stdout.write(HELP);
-    return EXIT.OK;
-  }
+  if (values.help === true) return printHelp(io, HELP);
   const problems: string[] = [];
   const mode = parseMode(values.mode, problems);
   const named = values.db === undefined ? positionals : [`db:${values.db}`, ...positionals];
@@ -62,10 +59,7 @@ export async function runImpact(args: string[], io: CliIo): Promise<number> {
   let inventoryUrl: string | undefined;
   if (values.inventory === undefined || values.inventory === '') problems.push('--inventory FILE is required: the keys and teams to measure against');
   else if (values.inventory.startsWith('postgres:')) inventoryUrl = postgresUrl(values.inventory.slice('postgres:'.length), io.env, '--inventory', problems);
-  if (problems.length > 0) {
-    io.stderr.write(`${problems.join('\n')}\n${USAGE}`);
-    return EXIT.USAGE;
-  }
+  if (problems.length > 0) return usageError(io, problems, USAGE);
 
   const settings = compileSettings(values, io.env);
   const current = await loadPolicySide(side as PolicySide, mode, settings, io);

@@ -4,7 +4,7 @@ import { ANNOTATIONS, checkImage, defaultsWithImage, parseOverrides, PREFIX } fr
 import { injectManifests, ManifestSyntaxError, type InjectedManifests } from '../kube/manifests.js';
 import type { InjectSettings } from '../kube/plan.js';
 import { WORKLOAD_KINDS } from '../kube/workloads.js';
-import { EXIT, type CliIo } from './io.js';
+import { type CliIo, EXIT, printHelp, usageError } from './io.js';
 
 /** The sidecar's defaults, as flags of `inject` and `injector`; each but --all and --classic-sidecar is also a per-pod annotation. */
 export const SIDECAR_FLAGS = {
@@ -78,19 +78,13 @@ export async function runInject(args: string[], io: CliIo, stdin: NodeJS.Readabl
     options: { ...SIDECAR_FLAGS, filename: { type: 'string', short: 'f' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
   });
-  if (values.help === true) {
-    io.stdout.write(USAGE);
-    return EXIT.OK;
-  }
+  if (values.help === true) return printHelp(io, USAGE);
   const problems: string[] = [];
   const settings = settingsFromFlags(values, problems);
   const extra = positionals.filter((p) => p !== '-');
   if (extra.length > 0) problems.push(`unexpected argument '${extra[0]}' (the input is -f FILE, or stdin)`);
   if (values.filename !== undefined && positionals.includes('-')) problems.push("give -f FILE or '-', not both");
-  if (problems.length > 0 || settings === undefined) {
-    io.stderr.write(`${problems.join('\n')}\n${USAGE}`);
-    return EXIT.USAGE;
-  }
+  if (problems.length > 0 || settings === undefined) return usageError(io, problems, USAGE);
   const file = values.filename ?? '-';
   const where = file === '-' ? 'stdin' : file;
   let text: string;

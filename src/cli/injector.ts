@@ -8,7 +8,7 @@ import { createLogger } from '../logger.js';
 import { AdminServer } from '../metrics/http.js';
 import { parseListenAddress } from '../server/listen-address.js';
 import { SIDECAR_FLAGS, SIDECAR_FLAGS_HELP, settingsFromFlags } from './inject.js';
-import { EXIT, type CliIo } from './io.js';
+import { type CliIo, EXIT, usageError } from './io.js';
 
 export const INJECTOR_DEFAULTS = Object.freeze({ listen: '0.0.0.0:8443', adminListen: '0.0.0.0:9464', logLevel: 'info', shutdownGraceMs: 5000 });
 
@@ -121,10 +121,7 @@ export async function runInjector(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(USAGE);
     return EXIT.OK;
   }
-  if (parsed.kind === 'problems') {
-    io.stderr.write(`${parsed.problems.join('\n')}\n${USAGE}`);
-    return EXIT.USAGE;
-  }
+  if (parsed.kind === 'problems') return usageError(io, parsed.problems, USAGE);
   const log = createLogger(parsed.logLevel as LevelWithSilent);
   let running: RunningInjector;
   try {

@@ -14,3 +14,15 @@ export const EXIT = Object.freeze({
   UNREADABLE: 2,
   USAGE: 2,
 });
+
+/** Writes a command's help on stdout; exit 0. */
+export function printHelp(io: CliIo, help: string): number {
+  io.stdout.write(help);
+  return EXIT.OK;
+}
+
+/** Writes what is wrong with a command line, one problem a line, then the command's usage, on stderr; exit 2. */
+export function usageError(io: CliIo, problems: readonly string[], usage: string): number {
+  io.stderr.write(`${problems.join('\n')}\n${usage}`);
+  return EXIT.USAGE;
+}

@@ -7,7 +7,7 @@ import { toPipelineRequest } from '../server/convert/pipeline.js';
 import { executePipelineRequestFromJson } from './request-json.js';
 import { createSource } from '../sources/create-source.js';
 import { parseMode } from './config.js';
-import { EXIT, type CliIo } from './io.js';
+import { type CliIo, EXIT, printHelp, usageError } from './io.js';
 import { COMPILE_FLAGS, compileSettings, loadAndCompile } from './load.js';
 import { executePipelineOffline, reportCheckErrors } from './offline.js';
 import { connect, isRemote, offlineSource, REMOTE_CALL_OPTIONS, REMOTE_USAGE, remoteFromFlags, remoteHelp, reportCallError } from './remote.js';
@@ -55,10 +55,7 @@ export async function runPipeline(args: string[], io: CliIo, stdin: NodeJS.Reada
     },
     allowPositionals: true,
   });
-  if (values.help === true) {
-    io.stdout.write(HELP);
-    return EXIT.OK;
-  }
+  if (values.help === true) return printHelp(io, HELP);
   const problems: string[] = [];
   const mode = parseMode(values.mode, problems);
   const remote = isRemote(values) ? remoteFromFlags(values, 30_000, problems) : undefined;
@@ -80,10 +77,7 @@ export async function runPipeline(args: string[], io: CliIo, stdin: NodeJS.Reada
       problems.push(PdpError.from(e).message);
     }
   }
-  if (problems.length > 0 || pb === undefined) {
-    io.stderr.write(`${problems.join('\n')}\n${USAGE}`);
-    return EXIT.USAGE;
-  }
+  if (problems.length > 0 || pb === undefined) return usageError(io, problems, USAGE);
 
   if (remote !== undefined) {
     const client = connect(remote, io, USAGE);

@@ -6,7 +6,7 @@ import { toResolveRequest } from '../server/convert/resolve.js';
 import { isContextJson, resolveRequestFromJson } from './request-json.js';
 import { createSource, type SourceConfig } from '../sources/create-source.js';
 import { parseMode } from './config.js';
-import { EXIT, type CliIo } from './io.js';
+import { type CliIo, EXIT, printHelp, usageError } from './io.js';
 import { COMPILE_FLAGS, compileSettings, loadAndCompile } from './load.js';
 import { resolveOffline } from './offline.js';
 import { connect, isRemote, offlineSource, REMOTE_CALL_OPTIONS, REMOTE_USAGE, remoteFromFlags, remoteHelp, reportCallError } from './remote.js';
@@ -56,10 +56,7 @@ export async function runResolve(args: string[], io: CliIo): Promise<number> {
     },
     allowPositionals: true,
   });
-  if (values.help === true) {
-    io.stdout.write(HELP);
-    return EXIT.OK;
-  }
+  if (values.help === true) return printHelp(io, HELP);
   const problems: string[] = [];
   const mode = parseMode(values.mode, problems);
   const remote = isRemote(values) ? remoteFromFlags(values, 5000, problems) : undefined;
@@ -80,10 +77,7 @@ export async function runResolve(args: string[], io: CliIo): Promise<number> {
       problems.push(PdpError.from(e).message);
     }
   }
-  if (problems.length > 0) {
-    io.stderr.write(`${problems.join('\n')}\n${USAGE}`);
-    return EXIT.USAGE;
-  }
+  if (problems.length > 0) return usageError(io, problems, USAGE);
 
   const extra = { request: values['request-policy'], key: values['key-policy'], team: values['team-policy'] };
   const pretty = values.context !== undefined;

@@ -6,7 +6,7 @@ import { HttpPool } from '../guardrails/generic-api/http-pool.js';
 import { createSource, type SourceConfig } from '../sources/create-source.js';
 import { FileReadError, readRegularFile } from '../sources/read-file.js';
 import { parseMode } from './config.js';
-import { EXIT, type CliIo } from './io.js';
+import { type CliIo, EXIT, printHelp, usageError } from './io.js';
 import { COMPILE_FLAGS, compileSettings, loadAndCompile, sourceFromFlags } from './load.js';
 import { reportCheckErrors } from './offline.js';
 import { toJunitXml } from './policy-test/junit.js';
@@ -52,10 +52,7 @@ export async function runTest(args: string[], io: CliIo): Promise<number> {
     options: { bundle: { type: 'string' }, db: { type: 'string' }, mode: { type: 'string' }, junit: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...COMPILE_FLAGS },
     allowPositionals: true,
   });
-  if (values.help === true) {
-    io.stdout.write(HELP);
-    return EXIT.OK;
-  }
+  if (values.help === true) return printHelp(io, HELP);
   const problems: string[] = [];
   const mode = parseMode(values.mode, problems);
   // BUNDLE is the first argument unless --bundle or --db names the policies; the rest are suites.
@@ -64,10 +61,7 @@ export async function runTest(args: string[], io: CliIo): Promise<number> {
   const sourceConfig: SourceConfig = isNamedByFlag ? sourceFromFlags(values, problems) : { kind: 'bundle', path: first ?? '' };
   if (!isNamedByFlag && first === undefined) problems.push('give the bundle: BUNDLE, --bundle FILE or --db FILE.db');
   if (values.junit === '') problems.push('--junit: give a file name');
-  if (problems.length > 0) {
-    io.stderr.write(`${problems.join('\n')}\n${USAGE}`);
-    return EXIT.USAGE;
-  }
+  if (problems.length > 0) return usageError(io, problems, USAGE);
 
   const suitePaths = isNamedByFlag ? positionals : rest;
   const found = suitePaths.length > 0 ? suitePaths : await findSuites(sourceConfig.path, io);

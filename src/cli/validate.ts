@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createSource } from '../sources/create-source.js';
 import { parseMode } from './config.js';
-import { EXIT, type CliIo } from './io.js';
+import { type CliIo, EXIT, printHelp, usageError } from './io.js';
 import { bundleFileArgument, COMPILE_FLAGS, compileSettings, loadAndCompile } from './load.js';
 import { countIssues } from './report.js';
 
@@ -27,17 +27,11 @@ export async function runValidate(args: string[], io: CliIo): Promise<number> {
     options: { bundle: { type: 'string' }, mode: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...COMPILE_FLAGS },
     allowPositionals: true,
   });
-  if (values.help === true) {
-    io.stdout.write(HELP);
-    return EXIT.OK;
-  }
+  if (values.help === true) return printHelp(io, HELP);
   const problems: string[] = [];
   const mode = parseMode(values.mode, problems);
   const path = bundleFileArgument(values.bundle, positionals, 'validate', problems);
-  if (problems.length > 0) {
-    io.stderr.write(`${problems.join('\n')}\n${USAGE}`);
-    return EXIT.USAGE;
-  }
+  if (problems.length > 0) return usageError(io, problems, USAGE);
   const settings = compileSettings(values, io.env);
   const source = createSource({ kind: 'bundle', path }, { contentFilterCategoriesDir: settings.contentFilterCategoriesDir });
   const loaded = await loadAndCompile(source, mode, io.stdout, io.stderr, '', undefined, settings);

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { PdpClientError } from '../client/index.js';
 import { WatchEvent } from '../gen/guardrail/pdp/v1/watch.js';
-import { EXIT, type CliIo } from './io.js';
+import { type CliIo, EXIT, printHelp, usageError } from './io.js';
 import { connect, REMOTE_OPTIONS, REMOTE_USAGE, remoteFromFlags, remoteHelp, reportCallError } from './remote.js';
 
 const USAGE = `usage: guardrail-pdp watch ${REMOTE_USAGE} [--known-revision REV]\n`;
@@ -22,17 +22,11 @@ export async function runWatch(args: string[], io: CliIo, signals: NodeJS.EventE
     options: { ...REMOTE_OPTIONS, 'known-revision': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
   });
-  if (values.help === true) {
-    io.stdout.write(HELP);
-    return EXIT.OK;
-  }
+  if (values.help === true) return printHelp(io, HELP);
   const problems: string[] = [];
   const remote = remoteFromFlags(values, 1000, problems);
   if (positionals.length > 0) problems.push(`unexpected argument '${positionals[0]}'`);
-  if (problems.length > 0) {
-    io.stderr.write(`${problems.join('\n')}\n${USAGE}`);
-    return EXIT.USAGE;
-  }
+  if (problems.length > 0) return usageError(io, problems, USAGE);
   const client = connect(remote, io, USAGE);
   if (typeof client === 'number') return client;
   const abort = new AbortController();

@@ -2,9 +2,9 @@
 // --expose-gc and a fixed 64 MB semi-space). Prints one JSON line.
 //   node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 bench/inprocess-child.mjs ATTACHMENTS CALLS
 // Two paths are measured: `engine` is resolve() alone (the model request already built); `handler`
-// is what the gRPC handler does besides grpc-js itself on a call the memo does not answer: decode
-// the request bytes strictly (server/convert/wire-check.ts), check and convert them, resolve,
-// convert the answer and encode it.
+// is what the gRPC handler does besides grpc-js itself on a call the memo does not answer: check
+// the request bytes strictly (server/convert/wire-check.ts) and read them into the model request,
+// resolve, and encode the decision (server/convert/resolve-bytes.ts).
 // Time: each call timed alone with performance.now() (its ~40 ns cost is included); median and
 // p99 over CALLS calls after a warm-up of the same length.
 // Bytes per call: after gc(), heapUsed grows by exactly what the calls allocate as long as no
@@ -15,9 +15,9 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { compile } from '../dist/compile/compile.js';
 import { resolve } from '../dist/engine/resolve.js';
-import { ResolveRequest, ResolveResponse } from '../dist/gen/guardrail/pdp/v1/resolve.js';
-import { decodeResolveRequest } from '../dist/server/convert/encoded.js';
-import { toResolveRequest, toResolveResponse } from '../dist/server/convert/resolve.js';
+import { ResolveRequest } from '../dist/gen/guardrail/pdp/v1/resolve.js';
+import { toResolveRequest } from '../dist/server/convert/resolve.js';
+import { createDecisionEncoder, readResolveRequest } from '../dist/server/convert/resolve-bytes.js';
 import { parseBundleText } from '../dist/sources/document/bundle-text.js';
 import { round, percentile } from './stats.mjs';
 import { syntheticBundleData, syntheticRequest } from './synthetic.mjs';
@@ -37,12 +37,12 @@ const pbRequests = Array.from({ length: 1024 }, (_, i) => syntheticRequest(attac
 const modelRequests = pbRequests.map(toResolveRequest);
 const encodedRequests = pbRequests.map((r) => ResolveRequest.encode(r).finish());
 
+const encode = createDecisionEncoder();
 let sink = 0; // keeps results alive so the calls cannot be optimized away
 const paths = {
   engine: (i) => { sink += resolve(snapshot, modelRequests[i & 1023]).guardrails.length; },
   handler: (i) => {
-    const request = toResolveRequest(decodeResolveRequest(encodedRequests[i & 1023]));
-    sink += ResolveResponse.encode(toResolveResponse(resolve(snapshot, request))).finish().length;
+    sink += encode(resolve(snapshot, readResolveRequest(encodedRequests[i & 1023]))).length;
   },
 };
 

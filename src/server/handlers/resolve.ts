@@ -2,9 +2,8 @@ import type { handleUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SnapshotHolder } from '../../activation/holder.js';
 import { resolve } from '../../engine/resolve.js';
-import { toResolveRequest, toResolveResponse } from '../convert/resolve.js';
+import { createDecisionEncoder, readResolveRequest } from '../convert/resolve-bytes.js';
 import type { DecisionLog } from './decision-log.js';
-import { createResponseEncoder, decodeResolveRequest } from '../convert/encoded.js';
 import { MAX_MEMO_KEY_BYTES, type SnapshotMemos } from './resolve-memo.js';
 import { STATUS, toStatus } from '../status.js';
 
@@ -26,7 +25,7 @@ export interface ResolveHandlerOptions {
  * time.
  */
 export function createResolveHandler({ holder, log, decisionLog, memos }: ResolveHandlerOptions): handleUnaryCall<Buffer, Buffer> {
-  const encode = createResponseEncoder();
+  const encode = createDecisionEncoder();
   return (call, callback) => {
     const snapshot = holder.current();
     if (snapshot === undefined) return callback(STATUS.NOT_READY);
@@ -42,14 +41,22 @@ export function createResolveHandler({ holder, log, decisionLog, memos }: Resolv
     }
     try {
       // Only bytes that decode strictly reach the memo below, so a hit above never re-checks.
-      const request = toResolveRequest(decodeResolveRequest(bytes));
+      const request = readResolveRequest(bytes);
       const decision = resolve(snapshot, request);
       decisionLog?.resolve(request, decision);
-      const answer = encode(toResolveResponse(decision));
-      memo?.set(key, { bytes: answer, logged: decisionLog?.isEnabled === true ? { request, decision } : undefined });
+      const answer = encode(decision);
+      // The answer is a slice of Node's shared buffer pool; a kept copy must not pin a whole slab.
+      if (memo !== undefined) memo.set(key, { bytes: ownCopy(answer), logged: decisionLog?.isEnabled === true ? { request, decision } : undefined });
       callback(null, answer);
     } catch (e) {
       callback(toStatus(e, log));
     }
   };
+}
+
+/** A copy of `bytes` in a buffer of its own (outside Node's pool). */
+function ownCopy(bytes: Buffer): Buffer {
+  const own = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(own);
+  return own;
 }

@@ -89,12 +89,15 @@ class IndexedAttachments implements AttachmentIndex {
   // Scratch state for one synchronous lookup at a time (the event loop never interleaves them).
   readonly #seen: Uint32Array;
   readonly #policySeen: Uint32Array;
+  // Never truncated (setting length to 0 drops the storage): #candidateCount says how many are this call's.
   readonly #candidates: number[] = [];
+  #candidateCount = 0;
+  readonly #out: AttachmentMatch[] = [];
   #generation = 0;
   readonly #visit = (id: number): void => {
     if (this.#seen[id] !== this.#generation) {
       this.#seen[id] = this.#generation;
-      this.#candidates.push(id);
+      this.#candidates[this.#candidateCount++] = id;
     }
   };
 
@@ -116,28 +119,35 @@ class IndexedAttachments implements AttachmentIndex {
 
   match(ctx: RequestContext): readonly AttachmentMatch[] {
     const gen = this.#nextGeneration();
-    const candidates = this.#candidates;
-    candidates.length = 0;
+    this.#candidateCount = 0;
     if (ctx.teamAlias !== undefined) this.#dims.teams.collect(ctx.teamAlias, this.#visit);
     if (ctx.keyAlias !== undefined) this.#dims.keys.collect(ctx.keyAlias, this.#visit);
     if (ctx.model !== undefined) this.#dims.models.collect(ctx.model, this.#visit);
-    for (const tag of ctx.tags) this.#dims.tags.collect(tag, this.#visit);
-    if (candidates.length > 1) candidates.sort((a, b) => a - b);
+    const tags = ctx.tags;
+    for (let t = 0; t < tags.length; t++) this.#dims.tags.collect(tags[t] as string, this.#visit);
+    const n = this.#candidateCount;
+    let candidates = this.#candidates;
+    if (n > INSERTION_SORT_MAX) candidates = candidates.slice(0, n).sort((a, b) => a - b);
+    else sortSmall(candidates, n); // in place: Array#sort allocates a work array
 
-    const out: AttachmentMatch[] = [];
+    const out = this.#out;
+    let count = 0;
     const always = this.#always;
     let i = 0;
     let j = 0;
-    while (i < always.length || j < candidates.length) {
-      const fromAlways = j >= candidates.length || (i < always.length && (always[i] as number) < (candidates[j] as number));
+    while (i < always.length || j < n) {
+      const fromAlways = j >= n || (i < always.length && (always[i] as number) < (candidates[j] as number));
       const id = fromAlways ? (always[i++] as number) : (candidates[j++] as number);
       const a = this.#all[id] as CompiledAttachment;
       if (this.#policySeen[a.policyId] === gen) continue;
       if (!fromAlways && !matches(a, ctx)) continue;
       this.#policySeen[a.policyId] = gen;
-      out.push({ attachment: a.spec, matchedVia: matchedVia(a, ctx) });
+      out[count++] = { attachment: a.spec, matchedVia: matchedVia(a, ctx) };
     }
-    return out;
+    // Copied out at its final size; the scratch list lets go of this call's matches.
+    const result = out.slice(0, count);
+    out.fill(NO_MATCH, 0, count);
+    return result;
   }
 
   #nextGeneration(): number {
@@ -149,6 +159,20 @@ class IndexedAttachments implements AttachmentIndex {
     return ++this.#generation;
   }
 }
+
+/** Candidate lists this short are sorted by insertion. */
+const INSERTION_SORT_MAX = 32;
+
+function sortSmall(ids: number[], n: number): void {
+  for (let i = 1; i < n; i++) {
+    const v = ids[i] as number;
+    let j = i - 1;
+    for (; j >= 0 && (ids[j] as number) > v; j--) ids[j + 1] = ids[j] as number;
+    ids[j + 1] = v;
+  }
+}
+
+const NO_MATCH: AttachmentMatch = Object.freeze({ attachment: Object.freeze({}) as AttachmentSpec, matchedVia: '' });
 
 /** The dimension to index an attachment under, or undefined when it matches every request. */
 function chooseAnchor(a: CompiledAttachment): Dimension | undefined {
@@ -174,7 +198,7 @@ function matches(a: CompiledAttachment, ctx: RequestContext): boolean {
 }
 
 function firstMatchingTag(set: PatternSet, tags: readonly string[]): string | undefined {
-  for (const t of tags) if (matchesPatterns(set, t)) return t;
+  for (let i = 0; i < tags.length; i++) if (matchesPatterns(set, tags[i])) return tags[i];
   return undefined;
 }
 

@@ -57,7 +57,9 @@ export function matchesPatterns(set: PatternSet, value: string | undefined): boo
   if (set.isAny) return true;
   if (value === undefined) return false;
   if (set.exactSet !== undefined ? set.exactSet.has(value) : set.exact.includes(value)) return true;
-  for (const p of set.prefixes) if (value.startsWith(p)) return true;
+  // Indexed, not for-of: iterating a frozen array allocates an iterator result per step.
+  const prefixes = set.prefixes;
+  for (let i = 0; i < prefixes.length; i++) if (value.startsWith(prefixes[i] as string)) return true;
   return false;
 }
 

@@ -1,5 +1,5 @@
 import type { MatchedPolicy, PolicyPipeline, ResolveDecision, ResolveRequest } from '../model/decision.js';
-import type { CompiledPolicy, Snapshot } from '../model/snapshot.js';
+import type { AttachmentMatch, CompiledPolicy, Snapshot } from '../model/snapshot.js';
 
 /** Prefix of a version id in request_policies (LiteLLM §9): `policy_<policy_id>`. */
 export const VERSION_PREFIX = 'policy_';
@@ -25,59 +25,126 @@ export function resolve(snapshot: Snapshot, request: ResolveRequest): ResolveDec
   const { context } = request;
   const model = context.model;
   const { policies, requestPolicies } = applyVersions(snapshot, request.requestPolicies);
-  const guardrails = new Set<string>();
-  const applied: string[] = [];
-  const sources: string[] = [];
-  const matchedPolicies: MatchedPolicy[] = [];
-  const pipelines: PolicyPipeline[] = [];
+  // Lists are gathered in scratch arrays and copied out at their final size: a call allocates
+  // what it returns, not the growth steps of five arrays and a Set (docs/performance.md).
+  let names = 0; // guardrail names gathered, repeats included, in NAMES
+  let matched = 0;
+  let appliedCount = 0;
+  let sourceCount = 0;
+  let pipelineCount = 0;
 
-  for (const match of snapshot.attachments.match(context)) {
+  const matches = snapshot.attachments.match(context);
+  for (let i = 0; i < matches.length; i++) {
+    const match = matches[i] as AttachmentMatch;
     const policy = policies.get(match.attachment.policy);
     if (policy === undefined) continue;
     const isApplied = policy.appliesTo(model);
     const resolved = policy.guardrailsFor(model);
-    for (const g of resolved) guardrails.add(g);
-    matchedPolicies.push({
+    for (let j = 0; j < resolved.length; j++) NAMES[names++] = resolved[j] as string;
+    MATCHED[matched++] = {
       policyName: policy.name,
       matchedVia: match.matchedVia,
       applied: isApplied,
       guardrails: resolved,
       inheritanceChain: policy.chain,
-    });
+    };
     if (isApplied) {
-      applied.push(policy.name);
-      sources.push(`${policy.name}=${match.matchedVia}`);
+      APPLIED[appliedCount++] = policy.name;
+      SOURCES[sourceCount++] = `${policy.name}=${match.matchedVia}`;
     }
-    if (policy.spec.pipeline !== undefined) pipelines.push({ policyName: policy.name, pipeline: policy.spec.pipeline });
+    if (policy.spec.pipeline !== undefined) PIPELINES[pipelineCount++] = { policyName: policy.name, pipeline: policy.spec.pipeline };
   }
 
-  for (const names of [requestPolicies, request.keyPolicies, request.teamPolicies]) {
-    for (const name of names) {
+  for (let list = 0; list < 3; list++) {
+    const named = list === 0 ? requestPolicies : list === 1 ? request.keyPolicies : request.teamPolicies;
+    for (let i = 0; i < named.length; i++) {
+      const name = named[i] as string;
       const policy = policies.get(name);
       if (policy === undefined) continue;
       // Key and team policies resolve with a model-only context in LiteLLM; conditions read only the model.
-      for (const g of policy.guardrailsFor(model)) guardrails.add(g);
-      if (policy.appliesTo(model) && !applied.includes(name)) applied.push(name);
+      const resolved = policy.guardrailsFor(model);
+      for (let j = 0; j < resolved.length; j++) NAMES[names++] = resolved[j] as string;
+      if (policy.appliesTo(model) && !includes(APPLIED, appliedCount, name)) APPLIED[appliedCount++] = name;
     }
   }
 
-  const managed = new Set<string>();
-  for (const { pipeline } of pipelines) for (const step of pipeline.steps) managed.add(step.guardrail);
-  for (const g of managed) guardrails.delete(g);
+  const pipelines = PIPELINES.slice(0, pipelineCount);
+  let managed: string[];
+  if (pipelineCount === 0) managed = [];
+  else {
+    let steps = 0;
+    for (const { pipeline } of pipelines) for (const step of pipeline.steps) STEPS[steps++] = step.guardrail;
+    managed = sortedUnique(STEPS, steps, undefined);
+  }
+  const applied = APPLIED.slice(0, appliedCount);
 
   const headers: Record<string, string> = {};
-  if (applied.length > 0) headers[APPLIED_POLICIES_HEADER] = applied.join(',');
-  if (sources.length > 0) headers[POLICY_SOURCES_HEADER] = sources.join('; ');
+  if (appliedCount > 0) headers[APPLIED_POLICIES_HEADER] = applied.join(',');
+  if (sourceCount > 0) headers[POLICY_SOURCES_HEADER] = SOURCES.slice(0, sourceCount).join('; ');
 
-  return {
-    guardrails: [...guardrails].sort(),
+  const decision: ResolveDecision = {
+    guardrails: sortedUnique(NAMES, names, managed),
     appliedPolicies: applied,
-    matchedPolicies,
+    matchedPolicies: MATCHED.slice(0, matched),
     pipelines,
-    pipelineManagedGuardrails: [...managed].sort(),
+    pipelineManagedGuardrails: managed,
     headers,
     revision: snapshot.revision,
   };
+  // Drop the scratch arrays' references to this call's objects (not their storage: no truncation).
+  MATCHED.fill(undefined as unknown as MatchedPolicy, 0, matched);
+  PIPELINES.fill(undefined as unknown as PolicyPipeline, 0, pipelineCount);
+  SOURCES.fill('', 0, sourceCount);
+  APPLIED.fill('', 0, appliedCount);
+  return decision;
+}
+
+// Scratch arrays of resolve(), reused by every call (it is synchronous and never re-entered).
+const NAMES: string[] = [];
+const STEPS: string[] = [];
+const APPLIED: string[] = [];
+const SOURCES: string[] = [];
+const MATCHED: MatchedPolicy[] = [];
+const PIPELINES: PolicyPipeline[] = [];
+
+function includes(list: readonly string[], count: number, name: string): boolean {
+  for (let i = 0; i < count; i++) if (list[i] === name) return true;
+  return false;
+}
+
+/** Lists this short are sorted in place by insertion (Array#sort allocates a work array). */
+const INSERTION_SORT_MAX = 32;
+
+/**
+ * The first `count` names of `scratch`, sorted as Array#sort sorts strings (by UTF-16 code
+ * units), repeats and the names in `without` (sorted) left out, as a new array. Reorders `scratch`.
+ */
+function sortedUnique(scratch: string[], count: number, without: readonly string[] | undefined): string[] {
+  let sorted: string[] = scratch;
+  if (count > INSERTION_SORT_MAX) sorted = scratch.slice(0, count).sort();
+  else {
+    for (let i = 1; i < count; i++) {
+      const v = scratch[i] as string;
+      let j = i - 1;
+      for (; j >= 0 && (scratch[j] as string) > v; j--) scratch[j + 1] = scratch[j] as string;
+      scratch[j + 1] = v;
+    }
+  }
+  let unique = 0;
+  for (let i = 0; i < count; i++) {
+    const v = sorted[i] as string;
+    if (unique > 0 && sorted[unique - 1] === v) continue;
+    sorted[unique++] = v;
+  }
+  if (without !== undefined && without.length > 0) {
+    let kept = 0;
+    for (let i = 0; i < unique; i++) {
+      const v = sorted[i] as string;
+      if (!without.includes(v)) sorted[kept++] = v;
+    }
+    unique = kept;
+  }
+  return sorted.slice(0, unique);
 }
 
 /**

@@ -8,6 +8,7 @@ import { DecisionServiceClient } from '../../../src/gen/guardrail/pdp/v1/decisio
 import type { ResolveRequest, ResolveResponse } from '../../../src/gen/guardrail/pdp/v1/resolve.js';
 import { createMetrics } from '../../../src/metrics/registry.js';
 import { createDecisionLog } from '../../../src/server/handlers/decision-log.js';
+import { ResolveMemo } from '../../../src/server/handlers/resolve-memo.js';
 import { PdpServer, type PdpServerOptions } from '../../../src/server/grpc.js';
 import { callResolve } from '../../helpers/app.js';
 import { rawUnary } from '../../helpers/raw-grpc.js';
@@ -140,5 +141,27 @@ describe('the Resolve memo', () => {
       expect(res.details).toBe('the request is not a valid guardrail.pdp.v1.ResolveRequest: context: a length over 2 GiB at byte 1');
     }
     expect(server.resolveMemoSize).toBe(0);
+  });
+});
+
+describe('ResolveMemo', () => {
+  const entry = (n: number) => ({ bytes: Buffer.alloc(n), logged: undefined });
+
+  it('evicts the oldest entries first, through many evictions, and keeps its byte count', () => {
+    const memo = new ResolveMemo({ maxEntries: 3, maxBytes: 1_000_000 });
+    for (let i = 0; i < 5000; i++) memo.set(`k${i}`, entry(10));
+    expect(memo.size).toBe(3);
+    expect([4997, 4998, 4999].every((i) => memo.get(`k${i}`) !== undefined)).toBe(true);
+    expect(memo.get('k4996')).toBeUndefined();
+    expect(memo.bytes).toBe(3 * (5 + 10));
+  });
+
+  it('evicts as many of the oldest as the byte cap needs', () => {
+    const memo = new ResolveMemo({ maxEntries: 100, maxBytes: 100 });
+    for (let i = 0; i < 4; i++) memo.set(`k${i}`, entry(23)); // 25 bytes each: four fit
+    memo.set('big', entry(57)); // 60 bytes: the three oldest go
+    expect([memo.get('k0'), memo.get('k1'), memo.get('k2')]).toEqual([undefined, undefined, undefined]);
+    expect(memo.get('k3')).toBeDefined();
+    expect(memo.bytes).toBe(85);
   });
 });

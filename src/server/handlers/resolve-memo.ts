@@ -21,6 +21,13 @@ export interface ResolveMemoLimits {
   readonly maxEntries?: number;
   /** Most bytes held, keys (one byte per character) plus answers (default DEFAULT_MEMO_BYTES). */
   readonly maxBytes?: number;
+  /**
+   * Store an answer only on its request's second miss (default true). The doorkeeper is a Bloom
+   * filter of the requests that missed (3 bits per request, about 32 bits per memo entry: 64 KB
+   * for 10,000 entries), cleared after 4 x maxEntries requests: requests seen once do not
+   * displace answers that are asked for again. A false positive only stores an answer early.
+   */
+  readonly isSecondMissOnly?: boolean;
 }
 
 /**
@@ -38,10 +45,45 @@ export class ResolveMemo {
   readonly #order: string[] = [];
   #head = 0;
   #bytes = 0;
+  /** The doorkeeper's bits (a Bloom filter of requests that missed), and how many it took since cleared. */
+  readonly #seen: Uint32Array | undefined;
+  #seenCount = 0;
 
-  constructor({ maxEntries = DEFAULT_MEMO_ENTRIES, maxBytes = DEFAULT_MEMO_BYTES }: ResolveMemoLimits = {}) {
+  constructor({ maxEntries = DEFAULT_MEMO_ENTRIES, maxBytes = DEFAULT_MEMO_BYTES, isSecondMissOnly = true }: ResolveMemoLimits = {}) {
     this.maxEntries = maxEntries;
     this.maxBytes = maxBytes;
+    // 32 bits per entry, a power of two (at most 2^32 bits).
+    if (isSecondMissOnly && maxEntries > 0) this.#seen = new Uint32Array(2 ** Math.min(27, Math.ceil(Math.log2(maxEntries))));
+  }
+
+  /**
+   * Whether the answer to a request that just missed should be stored: always without a
+   * doorkeeper; with one, when the doorkeeper has seen the key miss before (since it was last
+   * cleared). Otherwise the key is remembered and nothing is stored.
+   */
+  shouldStore(key: string): boolean {
+    const seen = this.#seen;
+    if (seen === undefined) return true;
+    const bitMask = seen.length * 32 - 1;
+    // Three positions by double hashing of two 32-bit hashes of the key.
+    const h1 = hashKey(key, 0x811c9dc5);
+    const h2 = hashKey(key, 0x2545f491) | 1;
+    let isSeen = true;
+    for (let i = 0; i < 3; i++) {
+      const bit = (h1 + Math.imul(i, h2)) & bitMask;
+      const word = bit >>> 5;
+      const flag = 1 << (bit & 31);
+      if (((seen[word] as number) & flag) === 0) {
+        isSeen = false;
+        seen[word] = (seen[word] as number) | flag;
+      }
+    }
+    if (isSeen) return true;
+    if (++this.#seenCount >= 4 * this.maxEntries) {
+      seen.fill(0);
+      this.#seenCount = 0;
+    }
+    return false;
   }
 
   /** Entries held. */
@@ -84,6 +126,15 @@ export class ResolveMemo {
     this.#entries.delete(key);
     this.#bytes -= key.length + entry.bytes.byteLength;
   }
+}
+
+/** FNV-1a over the key's characters (bytes, as latin1) from `seed`, mixed (murmur3's finalizer). */
+function hashKey(key: string, seed: number): number {
+  let h = seed;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /**

@@ -46,7 +46,7 @@ export function createResolveHandler({ holder, log, decisionLog, memos }: Resolv
       decisionLog?.resolve(request, decision);
       const answer = encode(decision);
       // The answer is a slice of Node's shared buffer pool; a kept copy must not pin a whole slab.
-      if (memo !== undefined) memo.set(key, { bytes: ownCopy(answer), logged: decisionLog?.isEnabled === true ? { request, decision } : undefined });
+      if (memo?.shouldStore(key) === true) memo.set(key, { bytes: ownCopy(answer), logged: decisionLog?.isEnabled === true ? { request, decision } : undefined });
       callback(null, answer);
     } catch (e) {
       callback(toStatus(e, log));

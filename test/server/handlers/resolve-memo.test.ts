@@ -56,6 +56,7 @@ describe('the Resolve memo', () => {
     for (const request of REQUESTS) {
       const expected = await callResolve(plain.client, request);
       expect(await callResolve(memo.client, request)).toEqual(expected); // computed
+      expect(await callResolve(memo.client, request)).toEqual(expected); // computed again, stored (second miss)
       expect(await callResolve(memo.client, request)).toEqual(expected); // memoized
     }
     expect(memo.server.resolveMemoSize).toBe(REQUESTS.length);
@@ -163,5 +164,21 @@ describe('ResolveMemo', () => {
     expect([memo.get('k0'), memo.get('k1'), memo.get('k2')]).toEqual([undefined, undefined, undefined]);
     expect(memo.get('k3')).toBeDefined();
     expect(memo.bytes).toBe(85);
+  });
+
+  it("stores an answer on its request's second miss, so one-off requests do not displace answers asked for again", () => {
+    const memo = new ResolveMemo({ maxEntries: 10 });
+    expect(memo.shouldStore('a')).toBe(false);
+    expect(memo.shouldStore('b')).toBe(false);
+    expect(memo.shouldStore('a')).toBe(true);
+    const always = new ResolveMemo({ maxEntries: 10, isSecondMissOnly: false });
+    expect(always.shouldStore('a')).toBe(true);
+  });
+
+  it('forgets the requests it saw once after 4 x maxEntries of them', () => {
+    const memo = new ResolveMemo({ maxEntries: 10 });
+    expect(memo.shouldStore('first')).toBe(false);
+    for (let i = 0; i < 39; i++) memo.shouldStore(`other-${i}`);
+    expect(memo.shouldStore('first')).toBe(false); // cleared by the 40th
   });
 });

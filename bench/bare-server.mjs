@@ -2,7 +2,7 @@
 // whose Resolve returns a canned ResolveResponse, decoded once and encoded again on every call as
 // the real server's answer is. What the real server costs beyond this is our own work: decoding
 // and checking the request, resolving, building the answer.
-//   node [v8 flags] bench/bare-server.mjs --canned FILE [--listen 127.0.0.1:0]
+//   node [v8 flags] bench/bare-server.mjs --canned FILE [--listen 127.0.0.1:0 | unix:/path]
 // Prints one JSON line {"msg":"decision API listening","address":...}, as `serve` does.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -31,7 +31,8 @@ server.bindAsync(values.listen, ServerCredentials.createInsecure(), (err, port) 
     process.exit(1);
   }
   const host = values.listen.slice(0, values.listen.lastIndexOf(':'));
-  process.stdout.write(`${JSON.stringify({ msg: 'decision API listening', address: `${host}:${port}` })}\n`);
+  const address = values.listen.startsWith('unix:') ? values.listen : `${host}:${port}`;
+  process.stdout.write(`${JSON.stringify({ msg: 'decision API listening', address })}\n`);
 });
 const stop = () => server.tryShutdown(() => process.exit(0));
 process.on('SIGTERM', stop);

@@ -11,6 +11,8 @@ import { runInjector } from './injector.mjs';
 import { runInprocess } from './inprocess.mjs';
 import { runPipeline } from './pipeline.mjs';
 import { runLatency } from './latency.mjs';
+import { runMisses } from './misses.mjs';
+import { runTransport } from './transport.mjs';
 import { describeMachine, pinSelf } from './machine.mjs';
 import { runOverload } from './overload.mjs';
 import { runReload } from './reload-load.mjs';
@@ -30,6 +32,8 @@ const SECTIONS = [
   { name: 'review', load: false, run: (ctx) => runReview(ctx) },
   { name: 'throughput', load: true, run: (ctx) => runThroughput(ctx) },
   { name: 'latency', load: true, run: (ctx) => runLatency(ctx) },
+  { name: 'misses', load: true, run: (ctx) => runMisses(ctx) },
+  { name: 'transport', load: true, run: (ctx) => runTransport(ctx) },
   { name: 'reload', load: true, run: (ctx) => runReload(ctx) },
   { name: 'overload', load: true, run: (ctx) => runOverload({ ...ctx, capacity: ctx.results.throughput?.pdp?.reqPerSec }) },
   { name: 'v8flags', load: true, run: (ctx) => runV8Flags(ctx, false) },

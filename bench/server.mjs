@@ -1,8 +1,11 @@
 // Starts the server under test as its own process, pinned to the server core: the real CLI
 // (`node <flags> dist/cli/main.js serve --bundle FILE`) or the bare grpc-js server (the ceiling).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { SERVER_CORE, pinned } from './machine.mjs';
+
+/** USER_HZ: the unit of /proc/PID/stat's utime and stime (100 on Linux for x86 and arm64). */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** Splits a flags string such as "--max-semi-space-size=4 --single-threaded-gc" into argv. */
 export function splitFlags(flags) {
@@ -14,7 +17,7 @@ export function splitFlags(flags) {
  * activation). `activations` collects the real server's "snapshot activated" log records.
  */
 export class ServerUnderTest {
-  /** @param {{ kind: 'pdp' | 'bare', flags?: string, workload: { bundlePath: string, cannedPath: string }, extraArgs?: string[] }} options */
+  /** @param {{ kind: 'pdp' | 'bare', flags?: string, workload: { bundlePath: string, cannedPath: string }, listen?: string, extraArgs?: string[] }} options */
   static async start(options) {
     const server = new ServerUnderTest(options);
     await server.#ready;
@@ -29,11 +32,11 @@ export class ServerUnderTest {
   #ready;
   #exited;
 
-  constructor({ kind, flags, workload, extraArgs = [] }) {
+  constructor({ kind, flags, workload, listen = '127.0.0.1:0', extraArgs = [] }) {
     const node = [process.execPath, ...splitFlags(flags)];
     const args = kind === 'pdp'
-      ? [...node, 'dist/cli/main.js', 'serve', '--bundle', workload.bundlePath, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--log-level', 'info', ...extraArgs]
-      : [...node, 'bench/bare-server.mjs', '--canned', workload.cannedPath, '--listen', '127.0.0.1:0'];
+      ? [...node, 'dist/cli/main.js', 'serve', '--bundle', workload.bundlePath, '--listen', listen, '--admin-listen', '127.0.0.1:0', '--log-level', 'info', ...extraArgs]
+      : [...node, 'bench/bare-server.mjs', '--canned', workload.cannedPath, '--listen', listen];
     // No PDP_* variables from the caller's environment: the flags above are the whole config.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PDP_')));
     const [cmd, ...rest] = pinned(SERVER_CORE, args);
@@ -74,6 +77,26 @@ export class ServerUnderTest {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * CPU time the process has used so far, all threads, in µs: `ticksUs` from /proc/PID/stat
+   * (utime + stime, in clock ticks of 10 ms) and `schedUs` from each thread's
+   * /proc/PID/task/TID/schedstat (nanoseconds; threads that have exited are not counted).
+   */
+  cpuUs() {
+    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
+    const ticksUs = (Number(fields[11]) + Number(fields[12])) * (1e6 / CLOCK_TICKS_PER_SECOND);
+    let schedNs = 0;
+    for (const tid of readdirSync(`/proc/${this.pid}/task`)) {
+      try {
+        schedNs += Number(readFileSync(`/proc/${this.pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // the thread exited meanwhile
+      }
+    }
+    return { ticksUs, schedUs: schedNs / 1000 };
   }
 
   /** Samples RSS every `everyMs` until the returned function is called; it returns { maxMb, lastMb }. */

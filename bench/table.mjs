@@ -78,6 +78,28 @@ function latency(s, out) {
   if (at5k) out.push(`RSS of the real server with ${'10,000'} policies at 5,000 req/s: ${f(at5k.rssMaxMb, 0)} MB (peak)`);
 }
 
+function misses(s, out) {
+  out.push(`Every call a new context (memo misses) next to one repeated context (hits): open loop at fractions of the bare server's capacity, ${f(s.capacity, 0)} req/s (${s.capacityFrom}), ${s.seconds} s per row; Node HTTP/2 client (bench/grpc-load-child.mjs), a body per call`);
+  const w = [8, 9, 7, 9, 7, 7, 7, 7, 8, 7, 10, 7];
+  out.push(row(['server', 'traffic', 'rate', 'achieved', 'p50', 'p90', 'p99', 'p99.9', 'max', 'errors', 'CPU µs/call', 'RSS MB'], w));
+  for (const [name, rows] of [['pdp', s.pdp], ['bare', s.bare]]) {
+    for (const r of rows) {
+      const rate = r.mode === 'open' ? `${f(r.fraction * 100, 0)}%` : `closed ${r.inFlight}`;
+      const achieved = r.mode === 'open' ? r.achievedRps : r.reqPerSec;
+      out.push(row([name, r.traffic, rate, f(achieved, 0), ...lat(r.latencyMs), f(r.errors), f(r.serverCpuUsPerCall, 1), f(r.rssMaxMb, 0)], w));
+    }
+  }
+  out.push(`ours / bare, same rate and bodies: ${s.ratios.map((r) => `${r.traffic} ${f(r.fraction * 100, 0)}%: p50 ${f(r.p50)}x, p99 ${f(r.p99)}x, CPU ${f(r.cpuPerCall)}x`).join('; ')}`);
+  out.push(`closed loop, new contexts, 100 in flight: ours / bare ${f(s.closedRatio, 3)}`);
+}
+
+function transport(s, out) {
+  out.push(`Loopback TCP against a Unix socket: ${s.client}, open loop at ${f(s.rate)}/s, ${s.seconds} s per row, median of ${s.rounds} alternating rounds`);
+  const w = [8, 10, 9, 7, 7, 7, 7, 7];
+  out.push(row(['server', 'transport', 'traffic', 'p50', 'p90', 'p99', 'p99.9', 'errors'], w));
+  for (const r of s.summary) out.push(row([r.server, r.transport, r.traffic, f(r.p50, 3), f(r.p90, 3), f(r.p99, 3), f(r.p999, 3), f(r.errors)], w));
+}
+
 function reload(s, out) {
   out.push(`Reload under load: ${f(s.rate)} req/s, ${s.swaps} bundle swaps (${f(s.policies)} policies), one per second`);
   out.push(`activations ${s.activations}/${s.swaps}, activation ms median ${f(s.activationMs.median)} max ${f(s.activationMs.max)}; calls ${f(s.sent)}, errors ${f(s.errors)} (${codes(s.codes)}); achieved ${f(s.achievedRps, 0)}/s`);
@@ -116,6 +138,14 @@ export function checkTargets(sections) {
     add('5,000 req/s: p99 < 5 ms', `${f(ours.latencyMs.p99, 3)} ms`, ours.latencyMs.p99 < 5);
     add('RSS < 150 MB with 10,000 policies at 5,000 req/s', `${f(ours.rssMaxMb, 0)} MB`, ours.rssMaxMb < 150);
   }
+  const m = sections.misses;
+  const newAt30 = m?.ratios.find((r) => r.traffic === 'new' && r.fraction === 0.3);
+  if (m && newAt30) {
+    const row30 = m.pdp.find((r) => r.mode === 'open' && r.traffic === 'new' && r.fraction === 0.3);
+    add("new contexts at 30% of capacity: p99 <= 1.25 x the bare server's, 0 errors", `${f(newAt30.p99)} x, ${f(row30.errors)} errors`, newAt30.p99 <= 1.25 && row30.errors === 0);
+    add("new contexts: CPU per call <= 1.5 x the bare server's", `${f(newAt30.cpuPerCall)} x at 30%`, newAt30.cpuPerCall <= 1.5);
+    add('new contexts, closed loop: >= 80% of the bare server', `${f(m.closedRatio * 100, 1)}%`, m.closedRatio >= 0.8);
+  }
   const big = sections.inprocess?.rows.find((r) => r.attachments === 100_000);
   if (big) add('in-process Resolve median < 5 µs at 100,000 attachments', `${f(big.engine.medianUs)} µs`, big.engine.medianUs < 5);
   const inj = sections.injector?.sequential;
@@ -140,6 +170,8 @@ const PRINTERS = {
   injector,
   throughput,
   latency,
+  misses,
+  transport,
   reload,
   overload,
   v8flags: (s, out) => v8flags(s, out, 'V8 flags, default GC'),

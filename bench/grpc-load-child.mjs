@@ -53,12 +53,21 @@ const count = rate !== undefined ? Math.max(1, Math.round(rate * seconds)) : und
 const frames = count !== undefined ? Array.from({ length: count }, (_, k) => frameFor(k)) : undefined;
 
 const isUnix = values.target.startsWith('unix:');
-const session = http2Connect(isUnix ? 'http://localhost' : `http://${values.target}`, isUnix ? { createConnection: () => netConnect(values.target.slice(5)) } : {});
+const connectOptions = { maxSessionMemory: 64, ...(isUnix ? { createConnection: () => netConnect(values.target.replace(/^unix:(\/\/)?/, '')) } : {}) };
+const session = http2Connect(isUnix ? 'http://localhost' : `http://${values.target}`, connectOptions);
+// A connection that fails mid-run ends the run: what was not answered counts as errors.
+let sessionError;
+let endRun = () => {};
 session.on('error', (e) => {
-  process.stderr.write(`grpc-load-child: ${e.message}\n`);
-  process.exit(1);
+  sessionError ??= e.message;
+  endRun();
 });
-await new Promise((resolve) => session.once('connect', resolve));
+await new Promise((resolve) => session.once('remoteSettings', resolve));
+// The server's cap on concurrent streams (ours: 512): calls beyond it wait here, in order, and
+// the wait shows in their latency (as h2load queues on its side).
+const maxStreams = session.remoteSettings.maxConcurrentStreams ?? 100;
+let open = 0;
+const waiting = [];
 
 const HEADERS = { [constants.HTTP2_HEADER_METHOD]: 'POST', [constants.HTTP2_HEADER_PATH]: '/guardrail.pdp.v1.DecisionService/Resolve', 'content-type': 'application/grpc', te: 'trailers' };
 const latMs = [];
@@ -66,8 +75,14 @@ let ok = 0;
 let errors = 0;
 const codes = {};
 
-/** Sends one call; `onEnd(endNs)` runs when it is answered (or fails). */
+/** Sends one call, or queues it while the server's stream cap is reached; `onEnd(endNs)` runs when it is answered (or fails). */
 function call(frame, onEnd) {
+  if (open >= maxStreams) {
+    waiting.push([frame, onEnd]);
+    return;
+  }
+  if (sessionError !== undefined) return;
+  open++;
   const stream = session.request(HEADERS, { endStream: false });
   let code;
   stream.on('response', (h) => { if (h['grpc-status'] !== undefined) code = h['grpc-status']; });
@@ -78,7 +93,9 @@ function call(frame, onEnd) {
     if (code === '0') ok++;
     else errors++;
     codes[code ?? 'none'] = (codes[code ?? 'none'] ?? 0) + 1;
+    open--;
     onEnd(end);
+    if (waiting.length > 0 && open < maxStreams) call(...waiting.shift());
   });
   stream.on('error', () => {});
   stream.end(frame);
@@ -93,6 +110,7 @@ if (frames !== undefined) {
   let done = 0;
   let maxLagNs = 0;
   await new Promise((resolve) => {
+    endRun = resolve;
     const tick = () => {
       const now = Number(process.hrtime.bigint() - t0);
       while (sent < frames.length && sent * periodNs <= now) {
@@ -104,11 +122,12 @@ if (frames !== undefined) {
         });
         frames[sent++] = undefined; // let the body go once sent
       }
-      if (sent < frames.length) setTimeout(tick, 1);
+      if (sent < frames.length && sessionError === undefined) setTimeout(tick, 1);
     };
     tick();
   });
   const elapsedS = Number(process.hrtime.bigint() - t0) / 1e9;
+  errors = frames.length - ok; // unanswered calls included, if the connection failed
   finish({ mode: 'open', rate, sent, achievedRps: Math.round(done / elapsedS), maxSendLagMs: Math.round(maxLagNs / 1e3) / 1e3 });
 } else {
   // Closed loop: `inFlight` calls outstanding until `seconds` have passed.
@@ -116,8 +135,9 @@ if (frames !== undefined) {
   let k = 0;
   let outstanding = 0;
   await new Promise((resolve) => {
+    endRun = resolve;
     const next = () => {
-      if (process.hrtime.bigint() - t0 >= endNs) {
+      if (process.hrtime.bigint() - t0 >= endNs || sessionError !== undefined) {
         if (outstanding === 0) resolve();
         return;
       }
@@ -139,8 +159,9 @@ function finish(extra) {
   const cpu = process.cpuUsage(cpu0);
   const elapsedUs = Number(process.hrtime.bigint() - t0) / 1e3;
   process.stdout.write(`${JSON.stringify({
-    traffic: values.traffic, transport: isUnix ? 'unix' : 'tcp', seconds, ...extra, ok, errors, codes,
+    traffic: values.traffic, transport: isUnix ? 'unix' : 'tcp', seconds, ...extra, ok, errors, codes, ...(sessionError === undefined ? {} : { sessionError }),
     latencyMs: summarize(latMs), clientCpuShare: Math.round(((cpu.user + cpu.system) / elapsedUs) * 1000) / 1000,
   })}\n`);
-  session.close();
+  session.destroy();
+  process.exit(0);
 }

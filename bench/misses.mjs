@@ -15,8 +15,9 @@ export const FRACTIONS = [0.1, 0.3, 0.6];
 async function measured(server, load) {
   const before = server.cpuUs();
   const stopRss = server.sampleRss();
-  const run = await grpcLoad({ target: server.address, ...load });
-  const rss = stopRss();
+  let rss;
+  // The sampling timer stops even when the run fails (it would keep the harness alive).
+  const run = await grpcLoad({ target: server.address, ...load }).finally(() => { rss = stopRss(); });
   const after = server.cpuUs();
   const per = (k) => (run.ok > 0 ? round((after[k] - before[k]) / run.ok, 1) : null);
   return { ...run, fraction: load.fraction, serverCpuUsPerCall: per('schedUs'), serverCpuUsPerCallTicks: per('ticksUs'), rssMaxMb: round(rss.maxMb, 1) };

@@ -9,8 +9,9 @@ import { decodeResolveRequest } from '../../../src/server/convert/encoded.js';
 import { createDecisionEncoder, readResolveRequest } from '../../../src/server/convert/resolve-bytes.js';
 import { toResolveRequest, toResolveResponse } from '../../../src/server/convert/resolve.js';
 import { snapshotOf } from '../../helpers/snapshot.js';
-// @ts-expect-error: plain JavaScript without declarations
-import { syntheticBundleData, syntheticRequest } from '../../../bench/synthetic.mjs';
+
+// The benchmark's workload is plain ESM JavaScript; a computed specifier imports it without declarations.
+const { syntheticBundleData, syntheticRequest } = await import(new URL('../../../bench/synthetic.mjs', import.meta.url).href);
 
 /** What the generated path gives for these bytes: the request, or the error message. */
 const generated = (bytes: Uint8Array): unknown => {

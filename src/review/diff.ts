@@ -1,19 +1,10 @@
 import { resolve } from '../engine/resolve.js';
 import type { RequestContext } from '../model/decision.js';
-import type { AttachmentSpec, ConditionSpec, PipelineSpec } from '../model/policy.js';
+import type { AttachmentSpec, ConditionSpec } from '../model/policy.js';
 import type { Snapshot } from '../model/snapshot.js';
+import { changeKey, compareOutcomes, outcomeOf, pipelineKey, type Change, type Outcome } from './change.js';
 import { attachmentKey, DEFAULT_BOUND, enumerateWitnesses, type EnumerationBound } from './enumerate.js';
 import { conditionSamples, conditionTest } from './model-samples.js';
-
-/** What changes for one context between two policy sets. Lists are sorted. */
-export interface Change {
-  /** Guardrails that run on the new side only (flat or in a pipeline). */
-  readonly added: readonly string[];
-  /** Guardrails that run on the old side only. */
-  readonly removed: readonly string[];
-  /** Policies whose pipeline is new, gone, or different. */
-  readonly pipelines: { readonly added: readonly string[]; readonly removed: readonly string[]; readonly changed: readonly string[] };
-}
 
 /** One context class and its witness request. */
 export interface ContextClass {
@@ -60,7 +51,7 @@ export function diffSnapshots(old: Snapshot, next: Snapshot, bound: EnumerationB
   // Per cell, the changes of its model witnesses, in order.
   const perCell = new Map<string, { label: string; change: Change | undefined; witness: RequestContext; model: string }[]>();
   for (const w of witnesses) {
-    const change = compare(outcome(old, w.context), outcome(next, w.context));
+    const change = compareOutcomes(outcome(old, w.context), outcome(next, w.context));
     let list = perCell.get(w.cell);
     if (list === undefined) perCell.set(w.cell, (list = []));
     list.push({ label: w.label, change, witness: w.context, model: w.model });
@@ -89,7 +80,7 @@ export function diffSnapshots(old: Snapshot, next: Snapshot, bound: EnumerationB
     const list = namedWitnesses(name, old, next).map((w) => ({
       label: w.label,
       witness: { teamAlias: undefined, keyAlias: undefined, model: w.model, tags: [] },
-      change: compare(namedOutcome(old, name, w.model), namedOutcome(next, name, w.model)),
+      change: compareOutcomes(namedOutcome(old, name, w.model), namedOutcome(next, name, w.model)),
     }));
     const key = list[0]?.change === undefined ? undefined : changeKey(list[0].change);
     if (list.length > 1 && key !== undefined && list.every((x) => x.change !== undefined && changeKey(x.change) === key)) {
@@ -117,17 +108,8 @@ export function diffSnapshots(old: Snapshot, next: Snapshot, bound: EnumerationB
   return { cells, witnesses: witnesses.length, requests: group(rows), named: group(named), notEnumerated, unchangedNotEnumerated };
 }
 
-interface Outcome {
-  readonly guardrails: ReadonlySet<string>;
-  readonly pipelines: ReadonlyMap<string, string>;
-}
-
 function outcome(snapshot: Snapshot, context: RequestContext): Outcome {
-  const d = resolve(snapshot, { context, requestPolicies: [], keyPolicies: [], teamPolicies: [] });
-  return {
-    guardrails: new Set([...d.guardrails, ...d.pipelineManagedGuardrails]),
-    pipelines: new Map(d.pipelines.map((p) => [p.policyName, pipelineKey(p.pipeline)])),
-  };
+  return outcomeOf(resolve(snapshot, { context, requestPolicies: [], keyPolicies: [], teamPolicies: [] }));
 }
 
 /** What naming the policy gives a request: its chain's guardrails for the model, and its pipeline's. */
@@ -166,25 +148,6 @@ function namedWitnesses(name: string, old: Snapshot, next: Snapshot): { label: s
     out.push({ label: `${label}, model=${modelLabel}`, model });
   }
   return out;
-}
-
-/** The change from one outcome to another, or undefined when there is none. */
-function compare(a: Outcome, b: Outcome): Change | undefined {
-  const added = [...b.guardrails].filter((g) => !a.guardrails.has(g)).sort();
-  const removed = [...a.guardrails].filter((g) => !b.guardrails.has(g)).sort();
-  const pAdded = [...b.pipelines.keys()].filter((p) => !a.pipelines.has(p)).sort();
-  const pRemoved = [...a.pipelines.keys()].filter((p) => !b.pipelines.has(p)).sort();
-  const pChanged = [...a.pipelines].filter(([p, k]) => b.pipelines.has(p) && b.pipelines.get(p) !== k).map(([p]) => p).sort();
-  if (added.length + removed.length + pAdded.length + pRemoved.length + pChanged.length === 0) return undefined;
-  return { added, removed, pipelines: { added: pAdded, removed: pRemoved, changed: pChanged } };
-}
-
-function changeKey(c: Change): string {
-  return JSON.stringify([c.added, c.removed, c.pipelines.added, c.pipelines.removed, c.pipelines.changed]);
-}
-
-function pipelineKey(p: PipelineSpec): string {
-  return JSON.stringify(p);
 }
 
 /** Rows with the same change as one group; groups that remove guardrails first, then by size. */

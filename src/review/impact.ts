@@ -2,23 +2,20 @@ import { resolve } from '../engine/resolve.js';
 import type { ResolveRequest } from '../model/decision.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { Principal } from './inventory.js';
+import { changeKey, compareOutcomes, outcomeOf, type Change, type Outcome } from './change.js';
 import { DimensionClasses } from './value-classes.js';
 
 /** What a key's or team's requests get, on one side. */
-interface Answer {
+interface Answer extends Outcome {
   /** Policies that reach it: matched by an attachment or named, with their inheritance chains. Sorted. */
   readonly reached: readonly string[];
-  /** Guardrails that run (flat or in a pipeline). Sorted. */
-  readonly guardrails: readonly string[];
-  /** Pipelines by policy, as JSON. */
-  readonly pipelines: ReadonlyMap<string, string>;
 }
 
-/** A request class's answers on both sides. */
+/** A request class's answer, and its change from the `against` side (computed once per class). */
 interface Entry {
   readonly id: number;
   readonly now: Answer;
-  readonly before: Answer | undefined;
+  readonly change: Change | undefined;
 }
 
 /** Keys and teams whose requests fall in the same classes. */
@@ -38,14 +35,11 @@ export interface PolicyReach {
 }
 
 /** A key or team whose requests (for one model) get other guardrails or pipelines on the new side. */
-export interface PrincipalChange {
+export interface PrincipalChange extends Change {
   readonly kind: 'key' | 'team';
   readonly keyAlias: string | undefined;
   readonly teamAlias: string | undefined;
   readonly model: string | undefined;
-  readonly added: readonly string[];
-  readonly removed: readonly string[];
-  readonly pipelines: { readonly added: readonly string[]; readonly removed: readonly string[]; readonly changed: readonly string[] };
 }
 
 export interface ImpactReport {
@@ -59,7 +53,7 @@ export interface ImpactReport {
   /** Named keys and teams whose guardrails change (only with an `against` snapshot). */
   readonly changes: readonly PrincipalChange[];
   /** Unnamed keys whose guardrails change, counted per change. */
-  readonly unnamedChanges: readonly (Omit<PrincipalChange, 'kind' | 'keyAlias' | 'teamAlias' | 'model'> & { readonly count: number })[];
+  readonly unnamedChanges: readonly (Change & { readonly count: number })[];
 }
 
 /**
@@ -85,7 +79,7 @@ export class ImpactCounter {
    */
   readonly #groups = new Map<string, Group>();
   readonly #changes: PrincipalChange[] = [];
-  readonly #unnamedChanges = new Map<string, { change: Omit<PrincipalChange, 'kind' | 'keyAlias' | 'teamAlias' | 'model'>; count: number }>();
+  readonly #unnamedChanges = new Map<string, { change: Change; count: number }>();
   readonly #teams = new Set<string>();
   #keys = 0;
   #unnamedKeys = 0;
@@ -125,7 +119,7 @@ export class ImpactCounter {
       single = entry;
       entries.push(entry);
       ids += `${entry.id},`;
-      if (entry.before !== undefined) this.#compare(p, model, entry.before, entry.now);
+      if (entry.change !== undefined) this.#count(p, model, entry.change);
     }
     let group = this.#groups.get(ids);
     if (group === undefined) {
@@ -177,32 +171,24 @@ export class ImpactCounter {
       `\u0000${tags}\u0000${request.keyPolicies.join('\u0001')}\u0000${request.teamPolicies.join('\u0001')}`;
     let found = this.#memo.get(key);
     if (found === undefined) {
-      found = { id: this.#memo.size, now: answerOf(this.#current, request), before: this.#against === undefined ? undefined : answerOf(this.#against, request) };
+      const now = answerOf(this.#current, request);
+      const change = this.#against === undefined ? undefined : compareOutcomes(answerOf(this.#against, request), now);
+      found = { id: this.#memo.size, now, change };
       this.#memo.set(key, found);
     }
     return found;
   }
 
-  #compare(p: Principal, model: string | undefined, before: Answer, now: Answer): void {
-    const had = new Set(before.guardrails);
-    const has = new Set(now.guardrails);
-    const added = now.guardrails.filter((g) => !had.has(g));
-    const removed = before.guardrails.filter((g) => !has.has(g));
-    const pipelines = {
-      added: [...now.pipelines.keys()].filter((k) => !before.pipelines.has(k)).sort(),
-      removed: [...before.pipelines.keys()].filter((k) => !now.pipelines.has(k)).sort(),
-      changed: [...now.pipelines].filter(([k, v]) => before.pipelines.has(k) && before.pipelines.get(k) !== v).map(([k]) => k).sort(),
-    };
-    if (added.length + removed.length + pipelines.added.length + pipelines.removed.length + pipelines.changed.length === 0) return;
+  /** Records a key's or team's change (for one model); unnamed keys are counted per change. */
+  #count(p: Principal, model: string | undefined, change: Change): void {
     if (p.kind === 'key' && p.keyAlias === undefined) {
-      const change = { added, removed, pipelines };
-      const key = JSON.stringify(change);
+      const key = changeKey(change);
       const seen = this.#unnamedChanges.get(key);
       if (seen === undefined) this.#unnamedChanges.set(key, { change, count: 1 });
       else seen.count++;
       return;
     }
-    this.#changes.push({ kind: p.kind, keyAlias: p.keyAlias, teamAlias: p.teamAlias, model, added, removed, pipelines });
+    this.#changes.push({ kind: p.kind, keyAlias: p.keyAlias, teamAlias: p.teamAlias, model, ...change });
   }
 }
 
@@ -216,9 +202,5 @@ function answerOf(snapshot: Snapshot, request: ResolveRequest): Answer {
   };
   for (const m of d.matchedPolicies) addChain(m.policyName);
   for (const name of [...request.keyPolicies, ...request.teamPolicies]) addChain(name);
-  return {
-    reached: [...reached].sort(),
-    guardrails: [...new Set([...d.guardrails, ...d.pipelineManagedGuardrails])].sort(),
-    pipelines: new Map(d.pipelines.map((x) => [x.policyName, JSON.stringify(x.pipeline)])),
-  };
+  return { ...outcomeOf(d), reached: [...reached].sort() };
 }

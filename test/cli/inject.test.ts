@@ -7,6 +7,7 @@ import { injectManifests } from '../../src/kube/manifests.js';
 import { DEFAULT_SIDECAR } from '../../src/kube/sidecar.js';
 import { cli, cliWithStdin } from '../helpers/cli.js';
 import { parseManifests, validateObject, WORKLOADS_FILE, WORKLOADS_TEXT } from '../helpers/kube.js';
+import { HAS_KUBECTL } from '../helpers/kubectl.js';
 
 const IMAGE = 'registry.example.com/guardrail-pdp:0.1.0';
 const tempFile = (name: string, text: string): string => {
@@ -14,14 +15,6 @@ const tempFile = (name: string, text: string): string => {
   writeFileSync(path, text);
   return path;
 };
-const hasKubectl = (() => {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 describe('guardrail-pdp inject', () => {
   it('writes the injected manifests to stdout and a summary to stderr', async () => {
@@ -94,7 +87,7 @@ describe('guardrail-pdp inject', () => {
   // `kubectl create --dry-run=client` needs an API server (it maps kinds to resources through
   // discovery), so the offline check is `kubectl set env --local`, which decodes every object
   // into kubectl's own Go types (a wrong type fails) and lists each container's variables.
-  it.runIf(hasKubectl)('kubectl decodes the output offline and sees the sidecar and the address in every pod template', async () => {
+  it.runIf(HAS_KUBECTL)('kubectl decodes the output offline and sees the sidecar and the address in every pod template', async () => {
     const r = await cli(['inject', '-f', WORKLOADS_FILE, '--image', IMAGE]);
     const listed = execFileSync('kubectl', ['set', 'env', '--local', '--list', '-f', tempFile('out.yaml', r.stdout)], { encoding: 'utf8' });
     for (const name of ['Deployment gateway', 'StatefulSet gateway-sts', 'DaemonSet gateway-ds', 'ReplicaSet gateway-rs', 'Job policy-check', 'CronJob nightly-report', 'Pod gateway-db']) {

@@ -16,6 +16,7 @@ import { WEBHOOK_PATH } from '../../src/kube/webhook-server.js';
 import { admissionReview, parseManifests, podOf, WORKLOADS_TEXT, type K8s as Workload } from '../helpers/kube.js';
 import { finalStage, parseDockerfile } from './dockerfile.js';
 import { readKustomization, renderKustomization, type K8sObject } from './kustomize.js';
+import { HAS_KUBECTL } from '../helpers/kubectl.js';
 
 const DEPLOY = new URL('../../deploy/injector/', import.meta.url).pathname;
 const TLS = new URL('../fixtures/tls/', import.meta.url).pathname;
@@ -52,14 +53,6 @@ const one = (objects: K8sObject[], kind: string, name?: string): K8sObject => {
 };
 const podSpecOf = (d: K8sObject) => (d.spec as { template: { spec: { containers: Container[]; volumes: { name: string; secret?: { secretName: string } }[]; serviceAccountName: string; automountServiceAccountToken?: boolean } } }).template.spec;
 const webhookOf = (objects: K8sObject[]): Webhook => ((one(objects, 'MutatingWebhookConfiguration') as unknown as { webhooks: Webhook[] }).webhooks[0] as Webhook);
-const hasKubectl = (() => {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 describe.each(['', 'own-certificate'])('deploy/injector/%s', (variant) => {
   const dir = join(DEPLOY, variant);
@@ -71,7 +64,7 @@ describe.each(['', 'own-certificate'])('deploy/injector/%s', (variant) => {
   const service = one(objects, 'Service');
   const webhook = webhookOf(objects);
 
-  it.runIf(hasKubectl)('renders exactly as kubectl kustomize does', () => {
+  it.runIf(HAS_KUBECTL)('renders exactly as kubectl kustomize does', () => {
     const out = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
     const byKey = (list: unknown[]) => new Map((list as K8sObject[]).map((o) => [`${o.kind}/${o.metadata.name}`, o]));
     expect(byKey(parseAllDocuments(out).map((d) => d.toJS()))).toEqual(byKey(objects));

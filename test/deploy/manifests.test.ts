@@ -14,6 +14,7 @@ import { podContainers, readKustomization, renderKustomization, type K8sObject }
 import { finalStage, parseDockerfile } from './dockerfile.js';
 import { finish } from '../../src/steps.js';
 import { DEFAULT_SIDECAR, sidecarSpec } from '../../src/kube/sidecar.js';
+import { HAS_KUBECTL } from '../helpers/kubectl.js';
 
 const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
 const VARIANTS = ['base', 'overlays/sqlite', 'overlays/unix-socket', 'overlays/postgres'] as const;
@@ -64,7 +65,7 @@ describe.each(VARIANTS)('deploy/%s', (variant) => {
   const env = envOf(sidecar);
   const config = loadServeConfig({}, env);
 
-  it.runIf(hasKubectl())('renders exactly as kubectl kustomize does', () => {
+  it.runIf(HAS_KUBECTL)('renders exactly as kubectl kustomize does', () => {
     const out = execFileSync('kubectl', ['kustomize', join(DEPLOY, variant)], { encoding: 'utf8' });
     const byKey = (list: unknown[]) => new Map((list as K8sObject[]).map((o) => [`${o.kind}/${o.metadata.name}`, o]));
     expect(byKey(parseAllDocuments(out).map((d) => d.toJS()))).toEqual(byKey(objects));
@@ -219,12 +220,3 @@ describe('deploy kustomizations', () => {
     for (const f of files) expect(existsSync(join(DEPLOY, dir, f)), f).toBe(true);
   });
 });
-
-function hasKubectl(): boolean {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -3,7 +3,7 @@ import type { AppConfig } from '../app.js';
 import { PdpError } from '../errors.js';
 import type { ValidationMode } from '../model/policy.js';
 import { DEFAULT_MAX_IN_FLIGHT } from '../server/admission/call-limiter.js';
-import { listenRefusal, parseListenAddress } from '../server/listen-address.js';
+import { DEFAULT_SOCKET_MODE, listenRefusal, parseListenAddress, parseSocketMode } from '../server/listen-address.js';
 import { readTlsFiles, type TlsMaterial } from '../server/tls.js';
 
 /** Defaults for `serve`. The decision API stays on loopback unless told otherwise. */
@@ -38,6 +38,7 @@ export const SERVE_OPTIONS = Object.freeze([
   { flag: 'db', value: 'FILE.db', env: 'PDP_DB', help: "SQLite db with LiteLLM's policy tables (see 'compile'), reloaded when replaced. Give this or --bundle." },
   { flag: 'mode', value: 'MODE', env: 'PDP_MODE', help: 'strict (reject LiteLLM validation errors) or compat (load what LiteLLM would).', default: DEFAULTS.mode },
   { flag: 'listen', value: 'ADDR', env: 'PDP_LISTEN', help: 'Decision API address: host:port, [v6]:port or unix:///path. A non-loopback address needs TLS or --insecure-listen.', default: DEFAULTS.listen },
+  { flag: 'socket-mode', value: 'MODE', env: 'PDP_SOCKET_MODE', help: 'File mode of a unix:// --listen socket, in octal: who may connect (connecting needs write permission). 0660 lets the owner and its group; 0666 anyone who can reach the directory.', default: `0${DEFAULT_SOCKET_MODE.toString(8)}` },
   { flag: 'admin-listen', value: 'ADDR', env: 'PDP_ADMIN_LISTEN', help: 'Admin HTTP (/metrics, /healthz, /readyz) host:port, on the pod IP for the kubelet and Prometheus.', default: DEFAULTS.adminListen },
   { flag: 'log-level', value: 'LEVEL', env: 'PDP_LOG_LEVEL', help: 'fatal, error, warn, info, debug, trace or silent.', default: DEFAULTS.logLevel },
   { flag: 'shutdown-grace-ms', value: 'MS', env: 'PDP_SHUTDOWN_GRACE_MS', help: 'On SIGTERM/SIGINT, time for calls in flight to finish before they are cancelled (0..600000).', default: String(DEFAULTS.shutdownGraceMs) },
@@ -90,7 +91,10 @@ export function loadServeConfig(flags: ServeFlags, env: Readonly<Record<string, 
   if ((raw.bundle === undefined) === (raw.db === undefined))
     problems.push('give exactly one of --bundle (PDP_BUNDLE) or --db (PDP_DB): where the policies come from');
   const mode = parseMode(raw.mode, problems);
-  const listen = attempt(() => parseListenAddress(raw.listen ?? DEFAULTS.listen, '--listen'), undefined);
+  const parsedListen = attempt(() => parseListenAddress(raw.listen ?? DEFAULTS.listen, '--listen'), undefined);
+  const socketMode = raw['socket-mode'] === undefined ? undefined : attempt(() => parseSocketMode(raw['socket-mode'] as string, '--socket-mode'), undefined);
+  if (socketMode !== undefined && parsedListen?.kind === 'tcp') problems.push('--socket-mode: only with a unix:// --listen address');
+  const listen = parsedListen?.kind === 'unix' && socketMode !== undefined ? { ...parsedListen, mode: socketMode } : parsedListen;
   const admin = attempt(() => parseListenAddress(raw['admin-listen'] ?? DEFAULTS.adminListen, '--admin-listen'), undefined);
   if (admin?.kind === 'unix') problems.push('--admin-listen: must be host:port (the kubelet and Prometheus connect over TCP)');
   const logLevel = raw['log-level'] ?? DEFAULTS.logLevel;

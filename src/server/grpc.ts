@@ -1,4 +1,4 @@
-import { lstat, unlink } from 'node:fs/promises';
+import { chmod, lstat, rename, unlink } from 'node:fs/promises';
 import { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ActivationEvents } from '../activation/activator.js';
@@ -10,7 +10,7 @@ import type { DecisionLog } from './handlers/decision-log.js';
 import { EncodedDecisionService } from './convert/encoded.js';
 import { PdpHealth } from './health.js';
 import { CallLimiter } from './admission/call-limiter.js';
-import { listenRefusal, toGrpcTarget, type ListenAddress } from './listen-address.js';
+import { DEFAULT_SOCKET_MODE, listenRefusal, toGrpcTarget, type ListenAddress } from './listen-address.js';
 import { createDecisionService } from './handlers/decision-service.js';
 import { addReflectionService } from './reflection.js';
 import { SnapshotMemos, type ResolveMemoLimits } from './handlers/resolve-memo.js';
@@ -133,17 +133,28 @@ export class PdpServer {
       if (event.kind === 'activated') this.#health.setServing(true);
     });
 
-    if (listen.kind === 'unix') await removeStaleSocket(listen.path);
     const target = toGrpcTarget(listen);
-    const port = await new Promise<number>((resolve, reject) =>
-      this.#server.bindAsync(target, toServerCredentials(tls), (err, p) => (err ? reject(err) : resolve(p))),
-    ).catch((e: unknown) => {
+    // A Unix socket is bound under a staging name, given its mode, then renamed into place, so no
+    // client ever finds it at its path with the wider mode the umask might have given it.
+    const bindTarget = listen.kind === 'unix' ? `unix://${stagingPath(listen.path)}` : target;
+    const port = await (async () => {
+      if (listen.kind === 'unix') await Promise.all([removeStaleSocket(listen.path), removeStaleSocket(stagingPath(listen.path))]);
+      const bound = await new Promise<number>((resolve, reject) =>
+        this.#server.bindAsync(bindTarget, toServerCredentials(tls), (err, p) => (err ? reject(err) : resolve(p))),
+      );
+      if (listen.kind === 'unix') {
+        await chmod(stagingPath(listen.path), listen.mode ?? DEFAULT_SOCKET_MODE);
+        await rename(stagingPath(listen.path), listen.path);
+      }
+      return bound;
+    })().catch((e: unknown) => {
       this.#watchStreams?.close();
-      throw new PdpError('INVALID_CONFIG', `cannot listen on ${target}: ${(e as Error).message}`, { cause: e });
+      throw e instanceof PdpError ? e : new PdpError('INVALID_CONFIG', `cannot listen on ${target}: ${(e as Error).message}`, { cause: e });
     });
     const address = listen.kind === 'unix' ? target : toGrpcTarget({ ...listen, port });
     const security = tls === undefined ? 'plaintext' : tls.clientCa === undefined ? 'tls' : 'mtls';
-    this.#log.info({ security, maxInFlight: this.#limiter.maxInFlight, address }, 'decision API listening');
+    const socketMode = listen.kind === 'unix' ? `0${(listen.mode ?? DEFAULT_SOCKET_MODE).toString(8)}` : undefined;
+    this.#log.info({ security, maxInFlight: this.#limiter.maxInFlight, address, ...(socketMode === undefined ? {} : { socketMode }) }, 'decision API listening');
     return address;
   }
 
@@ -201,6 +212,11 @@ async function within(promise: Promise<void>, ms: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Where a Unix socket is bound before it is renamed to `path` (MAX_SOCKET_PATH_BYTES leaves room for it). */
+function stagingPath(path: string): string {
+  return `${path}.bind~`;
 }
 
 /** A socket file left by a crashed process would make bind fail; anything else there is an error. */

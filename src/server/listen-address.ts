@@ -1,10 +1,22 @@
 import { BlockList, isIP } from 'node:net';
 import { PdpError } from '../errors.js';
 
-/** A parsed listen address: TCP host and port, or a Unix socket path. */
+/**
+ * Who may connect to the decision API's Unix socket unless `--socket-mode` says otherwise: its
+ * owner and the owner's group (connecting needs write permission on the socket file).
+ */
+export const DEFAULT_SOCKET_MODE = 0o660;
+
+/**
+ * The longest Unix socket path accepted, in bytes: the kernel's limit is 107, and the server binds
+ * under a name 6 bytes longer first (grpc.ts).
+ */
+export const MAX_SOCKET_PATH_BYTES = 100;
+
+/** A parsed listen address: TCP host and port, or a Unix socket path and its file mode. */
 export type ListenAddress =
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
-  | { readonly kind: 'unix'; readonly path: string };
+  | { readonly kind: 'unix'; readonly path: string; /** Default DEFAULT_SOCKET_MODE. */ readonly mode?: number };
 
 /**
  * Parses `host:port`, `[v6]:port` or `unix:///absolute/path`. Throws INVALID_CONFIG naming the
@@ -14,12 +26,24 @@ export function parseListenAddress(value: string, option: string): ListenAddress
   if (value.startsWith('unix:')) {
     const path = value.startsWith('unix://') ? value.slice('unix://'.length) : value.slice('unix:'.length);
     if (!path.startsWith('/')) throw bad(option, value, 'a Unix socket path must be absolute: unix:///run/pdp.sock');
+    if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) throw bad(option, value, `a Unix socket path must be at most ${MAX_SOCKET_PATH_BYTES} bytes`);
     return { kind: 'unix', path };
   }
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw bad(option, value, 'expected host:port, [ipv6]:port or unix:///path');
   return { kind: 'tcp', host: (m[1] ?? m[2]) as string, port };
+}
+
+/**
+ * Parses a socket file mode in octal (`0660`, `666`): permission bits only, and at least the
+ * owner's read and write, or the sidecar could not use its own socket. Throws INVALID_CONFIG.
+ */
+export function parseSocketMode(value: string, option: string): number {
+  const mode = /^0?[0-7]{3}$/.test(value) ? Number.parseInt(value, 8) : NaN;
+  if (Number.isNaN(mode) || (mode & 0o600) !== 0o600)
+    throw new PdpError('INVALID_CONFIG', `${option}: '${value}' is not a socket mode; give octal permission bits with the owner's rw, e.g. 0660 or 0666`);
+  return mode;
 }
 
 /** The address in grpc-js `bindAsync` form. */

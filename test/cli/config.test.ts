@@ -108,6 +108,20 @@ describe('loadServeConfig', () => {
     expect(problems({ bundle: 'b.yaml', listen: 'unix:///run/pdp.sock' })).toEqual([]);
   });
 
+  it('takes --socket-mode in octal for a Unix socket only, with the owner able to connect', () => {
+    expect(loadServeConfig({ bundle: 'b.yaml', listen: 'unix:///run/pdp.sock' }, {}).listen).toEqual({ kind: 'unix', path: '/run/pdp.sock' });
+    expect(loadServeConfig({ bundle: 'b.yaml', listen: 'unix:///run/pdp.sock' }, { PDP_SOCKET_MODE: '0666' }).listen).toEqual({ kind: 'unix', path: '/run/pdp.sock', mode: 0o666 });
+    expect(loadServeConfig({ bundle: 'b.yaml', listen: 'unix:///run/pdp.sock', 'socket-mode': '600' }, {}).listen).toMatchObject({ mode: 0o600 });
+    expect(problems({ bundle: 'b.yaml', 'socket-mode': '0666' })).toEqual(['--socket-mode: only with a unix:// --listen address']);
+    for (const bad of ['rw', '0999', '1777', '0066', '66'])
+      expect(problems({ bundle: 'b.yaml', listen: 'unix:///run/pdp.sock', 'socket-mode': bad })).toEqual([
+        `--socket-mode: '${bad}' is not a socket mode; give octal permission bits with the owner's rw, e.g. 0660 or 0666`,
+      ]);
+    expect(problems({ bundle: 'b.yaml', listen: `unix:///${'d'.repeat(100)}` })).toEqual([
+      `--listen: 'unix:///${'d'.repeat(100)}' is not a listen address; a Unix socket path must be at most 100 bytes`,
+    ]);
+  });
+
   it('reads TLS files and allows a non-loopback address with them', () => {
     const config = loadServeConfig(
       { bundle: 'b.yaml', listen: '0.0.0.0:50051', 'tls-cert': join(TLS, 'server.pem'), 'tls-key': join(TLS, 'server.key'), 'tls-client-ca': join(TLS, 'ca.pem') },

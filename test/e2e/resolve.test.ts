@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
@@ -9,6 +10,13 @@ import { HealthCheckResponse_ServingStatus, HealthClient } from '../../src/gen/h
 import { callResolve, startApp, type Started } from '../helpers/app.js';
 
 const EXAMPLE = new URL('../../examples/bundle.yaml', import.meta.url).pathname;
+
+/** A Unix socket file at `path` whose process was killed (closing a server would remove it). */
+function leaveStaleSocket(path: string): void {
+  const script = `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`;
+  spawnSync(process.execPath, ['-e', script]);
+  expect(statSync(path).isSocket()).toBe(true);
+}
 
 describe('Resolve over gRPC, against the example bundle', () => {
   let s: Started;
@@ -102,6 +110,34 @@ describe('listening', () => {
     } finally {
       await s.stop();
     }
+  });
+
+  it('creates the socket with its mode (0660 unless told), replacing stale socket files, and removes it on stop', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdp-sock-'));
+    const path = join(dir, 'pdp.sock');
+    // A sidecar killed while binding leaves both socket files behind, with no listener.
+    leaveStaleSocket(path);
+    leaveStaleSocket(`${path}.bind~`);
+    for (const [mode, expected] of [[undefined, 0o660], [0o666, 0o666], [0o600, 0o600]] as const) {
+      const s = await startApp(EXAMPLE, { listen: { kind: 'unix', path, ...(mode === undefined ? {} : { mode }) } });
+      try {
+        expect(statSync(path).mode & 0o777).toBe(expected);
+        expect(readdirSync(dir)).toEqual(['pdp.sock']);
+        expect((await callResolve(s.client, {})).appliedPolicies).toEqual(['global-baseline']);
+      } finally {
+        await s.stop();
+      }
+      expect(readdirSync(dir)).toEqual([]);
+    }
+  });
+
+  it('refuses to listen where a file that is not a socket is in the way', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdp-sock-'));
+    const path = join(dir, 'pdp.sock');
+    writeFileSync(path, 'not a socket');
+    const err = (await startApp(EXAMPLE, { listen: { kind: 'unix', path } }).catch((e: unknown) => e)) as Error;
+    expect(err.message).toBe(`cannot listen on unix://${path}: a file that is not a socket is in the way`);
+    expect(readFileSync(path, 'utf8')).toBe('not a socket');
   });
 
   it('refuses to start on a bundle with errors, naming every issue', async () => {

@@ -67,13 +67,17 @@ export interface PdpClient {
   close(): void;
 }
 
-/** Connects to a sidecar (lazily: nothing fails here if it is down). Throws INVALID_ARGUMENT for bad options. */
-export function createClient(options: ClientOptions): PdpClient {
+/**
+ * Connects to a sidecar (lazily: nothing fails here if it is down): at `address` or `socketPath`,
+ * else `$GUARDRAIL_PDP_ADDRESS`, else the injected sidecar's socket. Throws INVALID_ARGUMENT for bad options.
+ */
+export function createClient(options: ClientOptions = {}): PdpClient {
   return new DecisionClient(toSettings(options));
 }
 
 class DecisionClient implements PdpClient {
   readonly #grpc: Client;
+  readonly #target: string;
   readonly #deadlineMs: number;
   readonly #failMode: FailMode;
   readonly #cache: DecisionCache | undefined;
@@ -86,6 +90,7 @@ class DecisionClient implements PdpClient {
 
   constructor(s: Settings) {
     this.#grpc = new Client(s.target, s.credentials, s.channelOptions);
+    this.#target = s.target;
     this.#deadlineMs = s.deadlineMs;
     this.#failMode = s.failMode;
     if (s.cache !== undefined) {
@@ -183,7 +188,7 @@ class DecisionClient implements PdpClient {
       }
       await sleep(Math.min(100, Math.max(0, end - Date.now())));
     }
-    throw new PdpClientError(status.DEADLINE_EXCEEDED, `the sidecar was not ready within ${timeoutMs} ms (last: ${last})`);
+    throw new PdpClientError(status.DEADLINE_EXCEEDED, `the sidecar at ${this.#target} was not ready within ${timeoutMs} ms (last: ${last})`);
   }
 
   stats(): ClientStats {

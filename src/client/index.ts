@@ -3,7 +3,7 @@
 export { createClient, type CallSettings, type ClientStats, type PdpClient } from './client.js';
 export { requestKey, type ResolveRequestInput, type ResolveResult } from './decision-cache.js';
 export { GrpcStatus, PdpClientError } from './errors.js';
-export type { CacheOptions, ClientOptions, FailMode, TlsOptions } from './options.js';
+export { ADDRESS_ENV, DEFAULT_ADDRESS, type CacheOptions, type ClientOptions, type FailMode, type TlsOptions } from './options.js';
 export { Action, Mode, Outcome } from '../gen/guardrail/pdp/v1/pipeline.js';
 export type {
   ChatMessage,

@@ -27,9 +27,21 @@ export interface CacheOptions {
   readonly maxBytes?: number;
 }
 
-/** createClient's options. Give exactly one of `address` and `socketPath`. */
+/**
+ * The variable that names the sidecar's address in every app container of an injected pod (and in
+ * deploy/base): `unix:///path` or `host:port`.
+ */
+export const ADDRESS_ENV = 'GUARDRAIL_PDP_ADDRESS';
+
+/** The address of an injected sidecar (its Unix socket), used when neither the options nor ADDRESS_ENV give one. */
+export const DEFAULT_ADDRESS = 'unix:///var/run/guardrail-pdp/pdp.sock';
+
+/**
+ * createClient's options. Give at most one of `address` and `socketPath`; with neither, the
+ * client dials `$GUARDRAIL_PDP_ADDRESS`, else DEFAULT_ADDRESS (the injected sidecar's socket).
+ */
 export interface ClientOptions {
-  /** `host:port` or `[ipv6]:port` of the sidecar's decision API (`serve --listen`). */
+  /** `host:port`, `[ipv6]:port` or `unix:///path` of the sidecar's decision API (`serve --listen`). */
   readonly address?: string;
   /** Absolute path of the sidecar's Unix socket (`serve --listen unix:///path`). */
   readonly socketPath?: string;
@@ -68,11 +80,14 @@ export const CLIENT_DEFAULTS = Object.freeze({
 });
 
 /** Checks the options (every problem at once, as INVALID_ARGUMENT) and applies the defaults. */
-export function toSettings(o: ClientOptions): Settings {
+export function toSettings(o: ClientOptions, env: Readonly<Record<string, string | undefined>> = process.env): Settings {
   const problems: string[] = [];
-  if ((o.address === undefined) === (o.socketPath === undefined)) problems.push('give exactly one of address or socketPath');
-  if (o.address !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:/[\]\s]+):\d{1,5}$/.test(o.address) && !o.address.startsWith('unix:'))
-    problems.push(`address '${o.address}' is not host:port, [ipv6]:port or unix:///path`);
+  if (o.address !== undefined && o.socketPath !== undefined) problems.push('give one of address or socketPath, not both');
+  const fromEnv = env[ADDRESS_ENV] === '' ? undefined : env[ADDRESS_ENV];
+  const address = o.socketPath !== undefined ? undefined : (o.address ?? fromEnv ?? DEFAULT_ADDRESS);
+  const named = o.address !== undefined ? 'address' : `${ADDRESS_ENV} (no address given)`;
+  if (address !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:/[\]\s]+):\d{1,5}$/.test(address) && !address.startsWith('unix:'))
+    problems.push(`${named} '${address}' is not host:port, [ipv6]:port or unix:///path`);
   if (o.socketPath !== undefined && !o.socketPath.startsWith('/')) problems.push(`socketPath '${o.socketPath}' must be an absolute path`);
   const deadlineMs = positive(o.deadlineMs, CLIENT_DEFAULTS.deadlineMs, 'deadlineMs', problems);
   const failMode = o.failMode ?? CLIENT_DEFAULTS.failMode;
@@ -88,7 +103,7 @@ export function toSettings(o: ClientOptions): Settings {
   const maxMs = positive(o.reconnect?.maxMs, Math.max(CLIENT_DEFAULTS.reconnectMaxMs, initialMs), 'reconnect.maxMs', problems);
   if (problems.length > 0) throw new PdpClientError(status.INVALID_ARGUMENT, `createClient: ${problems.join('; ')}`);
 
-  const target = o.socketPath !== undefined ? `unix://${o.socketPath}` : (o.address as string);
+  const target = o.socketPath !== undefined ? `unix://${o.socketPath}` : (address as string);
   const channelOptions: ChannelOptions = { ...o.channelOptions };
   let creds = credentials.createInsecure();
   if (o.tls !== undefined) {

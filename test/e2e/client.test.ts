@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createClient, GrpcStatus, PdpClientError, WatchEvent_Kind, type PdpClient, type ResolveResult } from '../../src/client/index.js';
+import { createClient, DEFAULT_ADDRESS, GrpcStatus, PdpClientError, WatchEvent_Kind, type PdpClient, type ResolveResult } from '../../src/client/index.js';
 import { pino } from 'pino';
 import { readTlsFiles, type TlsMaterial } from '../../src/server/tls.js';
 import { callResolve, startApp, type Started } from '../helpers/app.js';
@@ -48,7 +48,7 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function client(options: Parameters<typeof createClient>[0]): PdpClient {
+function client(options?: Parameters<typeof createClient>[0]): PdpClient {
   const c = createClient(options);
   clients.push(c);
   return c;
@@ -244,16 +244,45 @@ describe('failure behaviour', () => {
     expect(c.stats().hits).toBe(before.hits + 1); // the same revision: its answers stayed valid
   });
 
-  it('ready() times out naming the last status when nothing listens', async () => {
+  it('ready() times out naming the address and the last status when nothing listens', async () => {
     const c = client({ address: '127.0.0.1:1' });
     const e = await rejection(c.ready({ timeoutMs: 300 }));
     expect(e.code).toBe(GrpcStatus.DEADLINE_EXCEEDED);
-    expect(e.message).toMatch(/not ready within 300 ms \(last: /);
+    expect(e.message).toMatch(/the sidecar at 127\.0\.0\.1:1 was not ready within 300 ms \(last: /);
+  });
+
+  describe('without an address', () => {
+    const saved = process.env.GUARDRAIL_PDP_ADDRESS;
+    afterEach(() => {
+      if (saved === undefined) delete process.env.GUARDRAIL_PDP_ADDRESS;
+      else process.env.GUARDRAIL_PDP_ADDRESS = saved;
+    });
+
+    it('dials $GUARDRAIL_PDP_ADDRESS, as an injected app container sets it', async () => {
+      const socket = path.join(dir, 'pdp.sock');
+      s = await startApp(EXAMPLE, { listen: { kind: 'unix', path: socket } });
+      process.env.GUARDRAIL_PDP_ADDRESS = `unix://${socket}`;
+      const c = client();
+      await c.ready();
+      expect((await c.resolve(HEALTH_TEAM)).guardrails).toEqual(['hipaa_audit', 'pii_masking', 'prompt_injection']);
+    });
+
+    it("dials the injected sidecar's socket when the variable is unset, and names a bad variable", async () => {
+      delete process.env.GUARDRAIL_PDP_ADDRESS;
+      expect(DEFAULT_ADDRESS).toBe('unix:///var/run/guardrail-pdp/pdp.sock');
+      const e = await rejection(client().ready({ timeoutMs: 200 }));
+      expect(e.code).toBe(GrpcStatus.DEADLINE_EXCEEDED);
+      expect(e.message).toContain(`the sidecar at ${DEFAULT_ADDRESS} was not ready`);
+      process.env.GUARDRAIL_PDP_ADDRESS = 'pdp.sock';
+      expect(() => createClient()).toThrow(
+        "createClient: GUARDRAIL_PDP_ADDRESS (no address given) 'pdp.sock' is not host:port, [ipv6]:port or unix:///path",
+      );
+    });
   });
 
   it('rejects bad options with INVALID_ARGUMENT naming each problem', () => {
     expect(() => createClient({ address: '127.0.0.1:1', socketPath: '/x', failMode: 'open' as 'closed', deadlineMs: 0 })).toThrow(
-      /give exactly one of address or socketPath; deadlineMs must be a number above 0; failMode 'open' is not closed or stale/,
+      /give one of address or socketPath, not both; deadlineMs must be a number above 0; failMode 'open' is not closed or stale/,
     );
   });
 });

@@ -1,7 +1,7 @@
 """Python clients of the guardrail-pdp sidecar (clients/python/README.md).
 
     from guardrail_pdp import Client
-    pdp = Client("127.0.0.1:50051")
+    pdp = Client()   # $GUARDRAIL_PDP_ADDRESS, else the injected sidecar's unix:///var/run/guardrail-pdp/pdp.sock
     decision = pdp.resolve({"context": {"team_alias": "health-team", "model": "gpt-4"}})
     decision.guardrails, decision.headers, decision.revision
 
@@ -10,11 +10,13 @@ The generated messages are in `guardrail_pdp.pb` (ResolveRequest, ResolveRespons
 """
 
 from guardrail_pdp import pb
-from guardrail_pdp._core import FAIL_CLOSED, FAIL_STALE, CacheOptions, PdpError, Resolved, Stats, Tls, request_key
+from guardrail_pdp._core import ADDRESS_ENV, DEFAULT_ADDRESS, FAIL_CLOSED, FAIL_STALE, CacheOptions, PdpError, Resolved, Stats, Tls, request_key
 from guardrail_pdp.client import Client
 
 __all__ = [
+    "ADDRESS_ENV",
     "Client",
+    "DEFAULT_ADDRESS",
     "CacheOptions",
     "FAIL_CLOSED",
     "FAIL_STALE",

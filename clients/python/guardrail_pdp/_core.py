@@ -1,6 +1,8 @@
 """What the sync and asyncio clients share: options, requests and their keys, the decision cache
 and its revision rule, health messages, errors. No I/O here."""
 
+import os
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -16,6 +18,12 @@ RESOLVE = f"/{SERVICE}/Resolve"
 EXECUTE_PIPELINE = f"/{SERVICE}/ExecutePipeline"
 WATCH = f"/{SERVICE}/Watch"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+
+ADDRESS_ENV = "GUARDRAIL_PDP_ADDRESS"
+"""Names the sidecar's address in every app container of an injected pod: unix:///path or host:port."""
+DEFAULT_ADDRESS = "unix:///var/run/guardrail-pdp/pdp.sock"
+"""The injected sidecar's socket: the address when neither the options nor ADDRESS_ENV give one."""
+_ADDRESS = re.compile(r"(\[[0-9a-fA-F:.]+\]|[^:/\[\]\s]+):\d{1,5}|unix:.+")
 
 FAIL_CLOSED = "closed"
 FAIL_STALE = "stale"
@@ -104,10 +112,17 @@ def settings(
     reconnect_max: float,
     channel_options: Sequence[Tuple[str, Any]],
 ) -> Settings:
-    """Checks the options (every problem at once, as INVALID_ARGUMENT) and applies the defaults."""
+    """Checks the options (every problem at once, as INVALID_ARGUMENT) and applies the defaults.
+    With neither address nor socket_path: $GUARDRAIL_PDP_ADDRESS, else DEFAULT_ADDRESS."""
     problems = []
-    if (address is None) == (socket_path is None):
-        problems.append("give exactly one of address or socket_path")
+    if address is not None and socket_path is not None:
+        problems.append("give one of address or socket_path, not both")
+    named = "address"
+    if address is None and socket_path is None:
+        address = os.environ.get(ADDRESS_ENV) or DEFAULT_ADDRESS
+        named = f"{ADDRESS_ENV} (no address given)"
+    if address is not None and not _ADDRESS.fullmatch(str(address)):
+        problems.append(f"{named} {address!r} is not host:port, [ipv6]:port or unix:///path")
     if socket_path is not None and not socket_path.startswith("/"):
         problems.append(f"socket_path {socket_path!r} must be an absolute path")
     for name, value in (("timeout", timeout), ("reconnect_initial", reconnect_initial), ("reconnect_max", reconnect_max)):

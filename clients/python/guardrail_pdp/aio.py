@@ -147,7 +147,7 @@ class AsyncClient:
             except grpc.RpcError as e:
                 last = str(PdpError.from_rpc(e))
             await asyncio.sleep(min(0.1, max(0.0, end - loop.time())))
-        raise PdpError(grpc.StatusCode.DEADLINE_EXCEEDED, f"the sidecar was not ready within {timeout:g} s (last: {last})")
+        raise PdpError(grpc.StatusCode.DEADLINE_EXCEEDED, f"the sidecar at {self._settings.target} was not ready within {timeout:g} s (last: {last})")
 
     def stats(self) -> Stats:
         return self._counters.stats(self._state)

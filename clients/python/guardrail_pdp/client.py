@@ -148,7 +148,7 @@ class Client:
             except grpc.RpcError as e:
                 last = str(PdpError.from_rpc(e))
             time.sleep(min(0.1, max(0.0, end - time.monotonic())))
-        raise PdpError(grpc.StatusCode.DEADLINE_EXCEEDED, f"the sidecar was not ready within {timeout:g} s (last: {last})")
+        raise PdpError(grpc.StatusCode.DEADLINE_EXCEEDED, f"the sidecar at {self._settings.target} was not ready within {timeout:g} s (last: {last})")
 
     def stats(self) -> Stats:
         return self._counters.stats(self._state)

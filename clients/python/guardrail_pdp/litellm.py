@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import grpc
 
-from guardrail_pdp._core import CacheOptions, PdpError, Resolved, Tls
+from guardrail_pdp._core import DEFAULT_ADDRESS, CacheOptions, PdpError, Resolved, Tls
 from guardrail_pdp._gen.guardrail.pdp.v1 import pipeline_pb2, resolve_pb2
 from guardrail_pdp.aio import AsyncClient
 
@@ -226,16 +226,15 @@ class _PdpPolicyHook:
             raise ValueError(f"fail_mode {fail_mode!r} is not 'closed', 'stale' or 'open'")
         self.fail_mode = fail_mode
         self.run_pre_call_pipelines = run_pre_call_pipelines
-        if client is None and address is None and socket_path is None:
-            address = "127.0.0.1:50051"
         self.client = client or AsyncClient(
             address, socket_path=socket_path, tls=tls, timeout=timeout, fail_mode="stale" if fail_mode == "stale" else "closed", cache=cache
         )
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> Any:
-        """A hook configured by GUARDRAIL_PDP_* variables: ADDRESS (host:port, default
-        127.0.0.1:50051) or SOCKET (a Unix socket path), TIMEOUT (seconds, default 0.5), FAIL_MODE
+        """A hook configured by GUARDRAIL_PDP_* variables: ADDRESS (unix:///path or host:port,
+        default the injected sidecar's unix:///var/run/guardrail-pdp/pdp.sock) or SOCKET (a Unix
+        socket path), TIMEOUT (seconds, default 0.5), FAIL_MODE
         (closed, stale or open), TLS_CA, TLS_CERT, TLS_KEY (PEM files), TLS_SERVER_NAME,
         CACHE_MAX_ENTRIES, RUN_PRE_CALL_PIPELINES (true or false)."""
         env = os.environ if environ is None else environ
@@ -256,7 +255,7 @@ class _PdpPolicyHook:
             tls = Tls(ca=read("TLS_CA"), cert=read("TLS_CERT"), key=read("TLS_KEY"), server_name=get("TLS_SERVER_NAME"))
         max_entries = get("CACHE_MAX_ENTRIES")
         return cls(
-            get("ADDRESS") if get("SOCKET") is None else None,
+            (get("ADDRESS") or DEFAULT_ADDRESS) if get("SOCKET") is None else None,
             socket_path=get("SOCKET"),
             tls=tls,
             timeout=float(get("TIMEOUT") or 0.5),

@@ -8,7 +8,7 @@ import time
 import grpc
 import pytest
 
-from guardrail_pdp import CacheOptions, Client, PdpError, Tls, pb
+from guardrail_pdp import DEFAULT_ADDRESS, CacheOptions, Client, PdpError, Tls, pb
 from sidecar import EXAMPLE, TLS, bundle, cli, wait_until, write_atomically
 
 HEALTH_TEAM = {"context": {"team_alias": "health-team", "model": "gpt-4"}}
@@ -172,19 +172,44 @@ def test_unix_socket_bypass_while_down_and_reconnect(tmp_dir, start_sidecar, cli
     assert c.stats().hits == hits + 1
 
 
-def test_ready_times_out_naming_the_last_status(clients):
+def test_ready_times_out_naming_the_address_and_the_last_status(clients):
     c = clients("127.0.0.1:1")
     with pytest.raises(PdpError) as e:
         c.ready(timeout=0.3)
     assert e.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert "not ready within 0.3 s (last: " in e.value.details
+    assert "the sidecar at 127.0.0.1:1 was not ready within 0.3 s (last: " in e.value.details
+
+
+def test_without_an_address_it_dials_guardrail_pdp_address(tmp_dir, start_sidecar, clients, monkeypatch):
+    socket = os.path.join(tmp_dir, "pdp.sock")
+    start_sidecar(EXAMPLE, listen=f"unix://{socket}")
+    monkeypatch.setenv("GUARDRAIL_PDP_ADDRESS", f"unix://{socket}")
+    c = clients(timeout=2)
+    c.ready()
+    assert list(c.resolve(HEALTH_TEAM).guardrails) == ["hipaa_audit", "pii_masking", "prompt_injection"]
+
+
+def test_without_an_address_or_the_variable_it_dials_the_injected_sidecars_socket(clients, monkeypatch):
+    monkeypatch.delenv("GUARDRAIL_PDP_ADDRESS", raising=False)
+    assert DEFAULT_ADDRESS == "unix:///var/run/guardrail-pdp/pdp.sock"
+    with pytest.raises(PdpError) as e:
+        clients().ready(timeout=0.2)
+    assert e.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert f"the sidecar at {DEFAULT_ADDRESS} was not ready" in e.value.details
+    monkeypatch.setenv("GUARDRAIL_PDP_ADDRESS", "pdp.sock")
+    with pytest.raises(PdpError) as e:
+        Client()
+    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert e.value.details == (
+        "guardrail_pdp client: GUARDRAIL_PDP_ADDRESS (no address given) 'pdp.sock' is not host:port, [ipv6]:port or unix:///path"
+    )
 
 
 def test_options_are_checked(clients):
     with pytest.raises(PdpError) as e:
         Client("127.0.0.1:1", socket_path="/x", fail_mode="open", timeout=0)
     assert e.value.details == (
-        "guardrail_pdp client: give exactly one of address or socket_path; timeout must be a number of seconds above 0; "
+        "guardrail_pdp client: give one of address or socket_path, not both; timeout must be a number of seconds above 0; "
         "fail_mode 'open' is not 'closed' or 'stale'"
     )
 

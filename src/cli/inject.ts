@@ -12,7 +12,7 @@ export const SIDECAR_FLAGS = {
   'bundle-configmap': { type: 'string' },
   db: { type: 'string' },
   'db-volume': { type: 'string' },
-  socket: { type: 'boolean' },
+  socket: { type: 'string' },
   'cpu-request': { type: 'string' },
   'memory-request': { type: 'string' },
   'memory-limit': { type: 'string' },
@@ -24,7 +24,7 @@ export const SIDECAR_FLAGS = {
 export const SIDECAR_FLAGS_HELP = `  --image IMAGE               The guardrail-pdp image the sidecar runs (required).
   --bundle-configmap NAME     ConfigMap holding bundle.yaml (default guardrail-pdp-bundle).
   --db PATH [--db-volume V]   Serve a SQLite db at PATH from the pod's volume V (default policies-db) instead.
-  --socket                    Decision API on unix:///var/run/guardrail-pdp/pdp.sock instead of 127.0.0.1:50051.
+  --socket true|false         Decision API on unix:///var/run/guardrail-pdp/pdp.sock (true, the default) or 127.0.0.1:50051.
   --cpu-request Q --memory-request Q --memory-limit Q   Default 100m, 128Mi, 256Mi.
   --classic-sidecar           A regular container instead of a native sidecar (clusters before 1.29).
   --all                       Inject templates without a ${PREFIX}inject label or annotation too.
@@ -52,6 +52,7 @@ export function settingsFromFlags(values: FlagValues, problems: string[]): Injec
     ['bundle-configmap', ANNOTATIONS.bundleConfigMap],
     ['db', ANNOTATIONS.db],
     ['db-volume', ANNOTATIONS.dbVolume],
+    ['socket', ANNOTATIONS.socket],
     ['cpu-request', ANNOTATIONS.cpuRequest],
     ['memory-request', ANNOTATIONS.memoryRequest],
     ['memory-limit', ANNOTATIONS.memoryLimit],
@@ -59,7 +60,6 @@ export function settingsFromFlags(values: FlagValues, problems: string[]): Injec
     const value = values[flag];
     if (value !== undefined) asAnnotations[key] = value;
   }
-  if (values.socket === true) asAnnotations[ANNOTATIONS.socket] = 'true';
   const defaults = { ...defaultsWithImage(image), native: values['classic-sidecar'] !== true };
   const parsed = parseOverrides(asAnnotations, defaults, (key) => `--${key.slice(PREFIX.length)}`);
   problems.push(...parsed.problems);

@@ -11,7 +11,7 @@ import type { Container, EnvVar, Volume, VolumeMount } from './types.js';
 export const SIDECAR_NAME = 'guardrail-pdp';
 /** The variable every app container gets: where to call the decision API. */
 export const ADDRESS_ENV = 'GUARDRAIL_PDP_ADDRESS';
-/** The decision API's port on the pod's loopback (serve's default --listen). */
+/** The decision API's port on the pod's loopback, when a pod asks for TCP (serve's default --listen). */
 export const LISTEN_PORT = 50051;
 /** The admin HTTP port (probes, /metrics) and its name (serve's default --admin-listen). */
 export const ADMIN_PORT = 9464;
@@ -24,6 +24,11 @@ export const BUNDLE_VOLUME = 'guardrail-pdp-bundle';
 export const SOCKET_DIR = '/var/run/guardrail-pdp';
 export const SOCKET_FILE = 'pdp.sock';
 export const SOCKET_VOLUME = 'guardrail-pdp-socket';
+/**
+ * The socket's mode: anyone may connect who can reach it, and only the pod's containers that mount
+ * the socket's emptyDir can. The app containers run as their own users, not the sidecar's.
+ */
+export const SOCKET_MODE = '0666';
 /** The image's numeric USER (Dockerfile), so the kubelet can verify runAsNonRoot. */
 export const SIDECAR_UID = 65532;
 
@@ -44,7 +49,11 @@ export interface SidecarResources {
 export interface SidecarOptions {
   readonly image: string;
   readonly source: PolicySourceOption;
-  /** The decision API on the pod's loopback (TCP) or on a Unix socket in a shared emptyDir. */
+  /**
+   * The decision API on a Unix socket in an emptyDir the app containers mount (the default:
+   * faster than loopback TCP, docs/performance.md, and reachable only by them), or on the pod's
+   * loopback (TCP), which every container of the pod can reach.
+   */
   readonly listen: 'tcp' | 'unix';
   readonly resources: SidecarResources;
   /**
@@ -58,7 +67,7 @@ export interface SidecarOptions {
 /** The defaults: those of deploy/base. Only the image has none. */
 export const DEFAULT_SIDECAR: Omit<SidecarOptions, 'image'> = Object.freeze({
   source: Object.freeze({ kind: 'bundle', configMap: 'guardrail-pdp-bundle' }),
-  listen: 'tcp',
+  listen: 'unix',
   // Near the measured footprint (deploy/README.md, Resources); no CPU limit, because throttling
   // the sidecar would land on the gateway's request latency.
   resources: Object.freeze({ cpuRequest: '100m', memoryRequest: '128Mi', memoryLimit: '256Mi' }),
@@ -117,6 +126,7 @@ export function sidecarSpec(options: SidecarOptions): SidecarSpec {
         ? { name: 'PDP_BUNDLE', value: posix.join(BUNDLE_DIR, BUNDLE_FILE) }
         : { name: 'PDP_DB', value: source.path },
       { name: 'PDP_LISTEN', value: address },
+      ...(options.listen === 'unix' ? [{ name: 'PDP_SOCKET_MODE', value: SOCKET_MODE }] : []),
       { name: 'PDP_ADMIN_LISTEN', value: `0.0.0.0:${ADMIN_PORT}` },
       { name: 'PDP_MODE', value: 'strict' },
       { name: 'PDP_LOG_LEVEL', value: 'info' },

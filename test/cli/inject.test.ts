@@ -38,11 +38,11 @@ describe('guardrail-pdp inject', () => {
   });
 
   it('takes the flags as defaults, checked as the annotations are', async () => {
-    const r = await cli(['inject', '-f', WORKLOADS_FILE, '--image', IMAGE, '--socket', '--all', '--memory-limit', '512Mi', '--bundle-configmap', 'policies']);
+    const r = await cli(['inject', '-f', WORKLOADS_FILE, '--image', IMAGE, '--socket', 'false', '--all', '--memory-limit', '512Mi', '--bundle-configmap', 'policies']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       injectManifests(WORKLOADS_TEXT, {
-        defaults: { ...DEFAULT_SIDECAR, image: IMAGE, listen: 'unix', source: { kind: 'bundle', configMap: 'policies' }, resources: { ...DEFAULT_SIDECAR.resources, memoryLimit: '512Mi' } },
+        defaults: { ...DEFAULT_SIDECAR, image: IMAGE, listen: 'tcp', source: { kind: 'bundle', configMap: 'policies' }, resources: { ...DEFAULT_SIDECAR.resources, memoryLimit: '512Mi' } },
         all: true,
       }).text,
     );
@@ -62,6 +62,8 @@ describe('guardrail-pdp inject', () => {
     [['inject', '-f', WORKLOADS_FILE, '--image', 'a b'], "--image: 'a b' is not an image reference"],
     [['inject', '-f', WORKLOADS_FILE, '--image', IMAGE, '--cpu-request', 'lots'], "--cpu-request: 'lots' is not a CPU quantity"],
     [['inject', '-f', WORKLOADS_FILE, '--image', IMAGE, '--db-volume', 'v'], '--db-volume: needs --db'],
+    [['inject', '-f', WORKLOADS_FILE, '--image', IMAGE, '--socket', 'yes'], "--socket: 'yes' is not"],
+    [['inject', '-f', WORKLOADS_FILE, '--image', IMAGE, '--socket'], "Option '--socket <value>' argument missing"],
     [['inject', '-f', WORKLOADS_FILE, '--image', IMAGE, 'extra.yaml'], "unexpected argument 'extra.yaml'"],
     [['inject', '-f', WORKLOADS_FILE, '--image', IMAGE, '--nope'], "Unknown option '--nope'"],
     [['inject', '-f', '/nonexistent.yaml', '--image', IMAGE], 'cannot read /nonexistent.yaml: ENOENT'],
@@ -94,7 +96,7 @@ describe('guardrail-pdp inject', () => {
       expect(listed).toContain(`# ${name}, container guardrail-pdp\nPDP_`);
     }
     expect(listed).toContain('# Pod gateway-db, container guardrail-pdp\nPDP_DB=/var/lib/guardrail-pdp/policies.db\n');
-    expect(listed).toContain('# Deployment gateway, container gateway\nGUARDRAIL_PDP_ADDRESS=127.0.0.1:50051\n');
+    expect(listed).toContain('# Deployment gateway, container gateway\nGUARDRAIL_PDP_ADDRESS=unix:///var/run/guardrail-pdp/pdp.sock\n');
     expect(listed).not.toContain('# Deployment not-selected, container guardrail-pdp');
   });
 });

@@ -17,7 +17,7 @@ import { DEFAULT_SIDECAR, sidecarSpec } from '../../src/kube/sidecar.js';
 import { HAS_KUBECTL } from '../helpers/kubectl.js';
 
 const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
-const VARIANTS = ['base', 'overlays/sqlite', 'overlays/unix-socket', 'overlays/postgres'] as const;
+const VARIANTS = ['base', 'overlays/sqlite', 'overlays/loopback-tcp', 'overlays/postgres'] as const;
 const SIDECAR = 'guardrail-pdp';
 
 interface Container {

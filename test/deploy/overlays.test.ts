@@ -83,14 +83,14 @@ describe('deploy/overlays/sqlite', () => {
   });
 });
 
-describe('deploy/overlays/unix-socket', () => {
-  const spec = podSpecOf('overlays/unix-socket');
+describe('deploy/base: the Unix socket', () => {
+  const spec = podSpecOf('base');
   const sidecar = spec.initContainers.find((c) => c.name === 'guardrail-pdp');
   const gateway = spec.containers.find((c) => c.name === 'gateway');
   const listen = loadServeConfig({}, env(sidecar)).listen;
 
-  it('listens on a Unix socket and gives the gateway the same address', () => {
-    expect(listen.kind).toBe('unix');
+  it('listens on a Unix socket anyone in the pod who mounts it may connect to, and gives the gateway the same address', () => {
+    expect(listen).toMatchObject({ kind: 'unix', mode: 0o666 });
     expect(env(gateway).GUARDRAIL_PDP_ADDRESS).toBe(env(sidecar).PDP_LISTEN);
   });
 
@@ -103,6 +103,23 @@ describe('deploy/overlays/unix-socket', () => {
     expect(inGateway?.mountPath).toBe(inSidecar?.mountPath);
     expect(posix.dirname(socket)).toBe(inSidecar?.mountPath);
     expect(spec.volumes.find((v) => v.name === inSidecar?.name)?.emptyDir).toBeDefined();
+  });
+});
+
+describe('deploy/overlays/loopback-tcp', () => {
+  const spec = podSpecOf('overlays/loopback-tcp');
+  const sidecar = spec.initContainers.find((c) => c.name === 'guardrail-pdp');
+  const gateway = spec.containers.find((c) => c.name === 'gateway');
+
+  it('listens on the pod loopback and gives the gateway the same address', () => {
+    expect(loadServeConfig({}, env(sidecar)).listen).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 50051 });
+    expect(env(gateway).GUARDRAIL_PDP_ADDRESS).toBe(env(sidecar).PDP_LISTEN);
+  });
+
+  it('leaves no socket volume, mount or mode behind', () => {
+    expect(spec.volumes.map((v) => v.name)).toEqual(['guardrail-pdp-bundle']);
+    for (const c of [sidecar, gateway]) expect((c?.volumeMounts ?? []).map((m) => m.name)).not.toContain('guardrail-pdp-socket');
+    expect(env(sidecar).PDP_SOCKET_MODE).toBeUndefined();
   });
 });
 

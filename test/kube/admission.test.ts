@@ -61,7 +61,7 @@ describe('reviewAdmission: a pod of each workload kind', () => {
     const byName = new Map(WORKLOADS.map((w) => [w.metadata.name, w]));
     const sidecar = (name: string) => specOf(admit(podOf(byName.get(name) as K8s)).pod).initContainers?.find((c) => c.name === 'guardrail-pdp');
     const d = SETTINGS.defaults;
-    expect(sidecar('gateway-sts')).toEqual(sidecarSpec({ ...d, listen: 'unix' }).container);
+    expect(sidecar('gateway-sts')).toEqual(sidecarSpec({ ...d, listen: 'tcp' }).container);
     expect(sidecar('gateway-ds')).toEqual(
       sidecarSpec({ ...d, image: 'registry.example.com/guardrail-pdp:0.2.0', resources: { cpuRequest: '250m', memoryRequest: '256Mi', memoryLimit: '1Gi' } }).container,
     );
@@ -87,7 +87,11 @@ describe('reviewAdmission: the API server’s own review of a Deployment’s pod
     expect(() => validateObject(patched)).not.toThrow();
     const spec = specOf(patched);
     expect(spec.initContainers).toEqual([sidecarSpec(SETTINGS.defaults).container]);
-    expect(spec.containers[0]).toEqual({ ...specOf(pod).containers[0], env: [{ name: 'GUARDRAIL_PDP_ADDRESS', value: '127.0.0.1:50051' }] });
+    expect(spec.containers[0]).toEqual({
+      ...specOf(pod).containers[0],
+      env: [{ name: 'GUARDRAIL_PDP_ADDRESS', value: 'unix:///var/run/guardrail-pdp/pdp.sock' }],
+      volumeMounts: [...(specOf(pod).containers[0]?.volumeMounts ?? []), { name: 'guardrail-pdp-socket', mountPath: '/var/run/guardrail-pdp' }],
+    });
     expect((patched.metadata as { annotations: Record<string, string> }).annotations).toEqual({
       ...(pod.metadata as { annotations: Record<string, string> }).annotations,
       'guardrail-pdp.dev/status': 'injected',

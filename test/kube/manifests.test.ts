@@ -7,7 +7,7 @@ import { parseManifests, validateObject, WORKLOADS_TEXT, type K8s } from '../hel
 
 const SETTINGS: InjectSettings = { defaults: { ...DEFAULT_SIDECAR, image: 'registry.example.com/guardrail-pdp:0.1.0' }, all: false };
 
-type Spec = { initContainers?: { name: string }[]; containers: { name: string; env?: { name: string; value?: string }[] }[] };
+type Spec = { initContainers?: { name: string }[]; containers: { name: string; env?: { name: string; value?: string }[]; volumeMounts?: { name: string; mountPath: string }[] }[] };
 const templateOf = (o: K8s) => {
   const [location] = findTemplates(o);
   return valueAt(o, location?.path ?? []) as { metadata?: { annotations?: Record<string, string> }; spec: Spec };
@@ -44,7 +44,7 @@ describe('injectManifests over test/fixtures/kube/workloads.yaml', () => {
   it('adds the sidecar src/kube/sidecar.ts builds, with each template’s annotations applied', () => {
     const defaults = SETTINGS.defaults;
     expect(sidecarOf(after.get('Deployment/gateway') as K8s)).toEqual(sidecarSpec(defaults).container);
-    expect(sidecarOf(after.get('StatefulSet/gateway-sts') as K8s)).toEqual(sidecarSpec({ ...defaults, listen: 'unix' }).container);
+    expect(sidecarOf(after.get('StatefulSet/gateway-sts') as K8s)).toEqual(sidecarSpec({ ...defaults, listen: 'tcp' }).container);
     expect(sidecarOf(after.get('DaemonSet/gateway-ds') as K8s)).toEqual(
       sidecarSpec({ ...defaults, image: 'registry.example.com/guardrail-pdp:0.2.0', resources: { cpuRequest: '250m', memoryRequest: '256Mi', memoryLimit: '1Gi' } }).container,
     );
@@ -57,8 +57,13 @@ describe('injectManifests over test/fixtures/kube/workloads.yaml', () => {
 
   it('gives every app container the address, and the producer and log shipper too', () => {
     const sts = templateOf(after.get('StatefulSet/gateway-sts') as K8s).spec;
-    for (const c of sts.containers) expect(c.env).toContainEqual({ name: 'GUARDRAIL_PDP_ADDRESS', value: 'unix:///var/run/guardrail-pdp/pdp.sock' });
+    for (const c of sts.containers) expect(c.env).toContainEqual({ name: 'GUARDRAIL_PDP_ADDRESS', value: '127.0.0.1:50051' });
     expect(sts.containers[0]?.env?.[0]).toEqual({ name: 'LOG_LEVEL', value: 'debug' });
+    const deployment = templateOf(after.get('Deployment/gateway') as K8s).spec;
+    for (const c of deployment.containers) {
+      expect(c.env).toContainEqual({ name: 'GUARDRAIL_PDP_ADDRESS', value: 'unix:///var/run/guardrail-pdp/pdp.sock' });
+      expect(c.volumeMounts).toContainEqual({ name: 'guardrail-pdp-socket', mountPath: '/var/run/guardrail-pdp' });
+    }
   });
 
   it('appends the native sidecar after the init containers already there', () => {

@@ -5,6 +5,7 @@ import { DEFAULT_SIDECAR, sidecarSpec } from '../../src/kube/sidecar.js';
 import type { PodTemplate } from '../../src/kube/types.js';
 import { applyPatch, validateObject } from '../helpers/kube.js';
 
+const SOCKET_ADDRESS = 'unix:///var/run/guardrail-pdp/pdp.sock';
 const SETTINGS: InjectSettings = { defaults: { ...DEFAULT_SIDECAR, image: 'registry.example.com/guardrail-pdp:0.1.0' }, all: false };
 
 /** A selected pod template with one app container; `spec` and `annotations` are merged in. */
@@ -60,7 +61,7 @@ describe('planInjection: what it adds', () => {
     const t = template({ initContainers: [{ name: 'seed' }], volumes: [{ name: 'v', emptyDir: {} }] }, { other: 'x' });
     const out = injected(t);
     expect(out.spec?.initContainers?.map((c) => c.name)).toEqual(['seed', 'guardrail-pdp']);
-    expect(out.spec?.volumes?.map((v) => v.name)).toEqual(['v', 'guardrail-pdp-bundle']);
+    expect(out.spec?.volumes?.map((v) => v.name)).toEqual(['v', 'guardrail-pdp-bundle', 'guardrail-pdp-socket']);
     expect(out.metadata?.annotations).toEqual({ other: 'x', [STATUS_ANNOTATION]: 'injected' });
   });
 
@@ -69,7 +70,8 @@ describe('planInjection: what it adds', () => {
     (t.metadata as Record<string, unknown>).annotations = null;
     const out = injected(t);
     expect(out.spec?.initContainers?.map((c) => c.name)).toEqual(['guardrail-pdp']);
-    expect(out.spec?.containers[0]?.env).toEqual([{ name: 'GUARDRAIL_PDP_ADDRESS', value: '127.0.0.1:50051' }]);
+    expect(out.spec?.containers[0]?.env).toEqual([{ name: 'GUARDRAIL_PDP_ADDRESS', value: SOCKET_ADDRESS }]);
+    expect(out.spec?.containers[0]?.volumeMounts).toEqual([{ name: 'guardrail-pdp-socket', mountPath: '/var/run/guardrail-pdp' }]);
     expect(out.metadata?.annotations).toEqual({ [STATUS_ANNOTATION]: 'injected' });
   });
 
@@ -83,7 +85,7 @@ describe('planInjection: what it adds', () => {
       template({}, {
         [ANNOTATIONS.image]: 'other/pdp:9',
         [ANNOTATIONS.bundleConfigMap]: 'team-a',
-        [ANNOTATIONS.socket]: 'true',
+        [ANNOTATIONS.socket]: 'false',
         [ANNOTATIONS.cpuRequest]: '250m',
         [ANNOTATIONS.memoryRequest]: '200Mi',
         [ANNOTATIONS.memoryLimit]: '1Gi',
@@ -92,21 +94,25 @@ describe('planInjection: what it adds', () => {
     const expected = sidecarSpec({
       image: 'other/pdp:9',
       source: { kind: 'bundle', configMap: 'team-a' },
-      listen: 'unix',
+      listen: 'tcp',
       resources: { cpuRequest: '250m', memoryRequest: '200Mi', memoryLimit: '1Gi' },
       native: true,
     });
     expect(out.spec?.initContainers).toEqual([expected.container]);
-    expect(out.spec?.containers[0]?.volumeMounts).toEqual(expected.appVolumeMounts);
-    expect(out.spec?.containers[0]?.env).toEqual(expected.appEnv);
+    expect(out.spec?.containers[0]?.volumeMounts).toBeUndefined();
+    expect(out.spec?.containers[0]?.env).toEqual([{ name: 'GUARDRAIL_PDP_ADDRESS', value: '127.0.0.1:50051' }]);
+    expect(out.spec?.volumes?.map((v) => v.name)).toEqual(['guardrail-pdp-bundle']);
   });
 
-  it('serves a db from a volume the pod has, read-only, with no volume of its own', () => {
+  it("serves a db from a volume the pod has, read-only (its one volume is the socket's)", () => {
     const out = injected(template({ volumes: [{ name: 'dbs', emptyDir: {} }] }, { [ANNOTATIONS.db]: '/data/p.db', [ANNOTATIONS.dbVolume]: 'dbs' }));
     const sidecar = out.spec?.initContainers?.[0];
     expect(sidecar?.env?.[0]).toEqual({ name: 'PDP_DB', value: '/data/p.db' });
-    expect(sidecar?.volumeMounts).toEqual([{ name: 'dbs', mountPath: '/data', readOnly: true }]);
-    expect(out.spec?.volumes).toEqual([{ name: 'dbs', emptyDir: {} }]);
+    expect(sidecar?.volumeMounts).toEqual([
+      { name: 'dbs', mountPath: '/data', readOnly: true },
+      { name: 'guardrail-pdp-socket', mountPath: '/var/run/guardrail-pdp' },
+    ]);
+    expect(out.spec?.volumes?.map((v) => v.name)).toEqual(['dbs', 'guardrail-pdp-socket']);
   });
 
   it('adds a classic sidecar as the last container', () => {
@@ -119,7 +125,7 @@ describe('planInjection: what it adds', () => {
   });
 
   it('keeps an app container that already has the same address as it is', () => {
-    const t = template({ containers: [{ name: 'gateway', env: [{ name: 'GUARDRAIL_PDP_ADDRESS', value: '127.0.0.1:50051' }] }] });
+    const t = template({ containers: [{ name: 'gateway', env: [{ name: 'GUARDRAIL_PDP_ADDRESS', value: SOCKET_ADDRESS }] }] });
     expect(injected(t).spec?.containers[0]?.env).toHaveLength(1);
   });
 });
@@ -127,7 +133,7 @@ describe('planInjection: what it adds', () => {
 describe('planInjection: idempotence', () => {
   it.each([
     ['defaults', {}],
-    ['socket', { [ANNOTATIONS.socket]: 'true' }],
+    ['tcp', { [ANNOTATIONS.socket]: 'false' }],
   ])('%s: a second pass is a skip', (_, annotations) => {
     const once = injected(template({}, annotations));
     expect(planInjection(once, SETTINGS)).toEqual({ action: 'skip', why: 'already_injected' });
@@ -152,10 +158,11 @@ describe('planInjection: refusals', () => {
     ['a volume with its name', template({ volumes: [{ name: 'guardrail-pdp-bundle', emptyDir: {} }] }), 'a volume named "guardrail-pdp-bundle" already exists'],
     ['the admin port', template({ containers: [{ name: 'gateway', ports: [{ containerPort: 9464 }] }] }), 'container "gateway" already uses port 9464'],
     ['the admin port name', template({ containers: [{ name: 'gateway', ports: [{ name: 'pdp-metrics', containerPort: 1 }] }] }), 'container "gateway" already has a port named "pdp-metrics"'],
-    ['the decision API port', template({ containers: [{ name: 'gateway', ports: [{ containerPort: 50051 }] }] }), 'container "gateway" already uses port 50051'],
+    ['the decision API port, with TCP', template({ containers: [{ name: 'gateway', ports: [{ containerPort: 50051 }] }] }, { [ANNOTATIONS.socket]: 'false' }), 'container "gateway" already uses port 50051'],
+    ['a volume with the socket volume name', template({ volumes: [{ name: 'guardrail-pdp-socket', emptyDir: {} }] }), 'a volume named "guardrail-pdp-socket" already exists'],
     ['hostNetwork', template({ hostNetwork: true }), "the pod uses hostNetwork: the sidecar's ports would be the node's"],
-    ['another address', template({ containers: [{ name: 'gateway', env: [{ name: 'GUARDRAIL_PDP_ADDRESS', value: 'x:1' }] }] }), 'container "gateway" sets GUARDRAIL_PDP_ADDRESS to "x:1", not 127.0.0.1:50051'],
-    ['an address from a reference', template({ containers: [{ name: 'gateway', env: [{ name: 'GUARDRAIL_PDP_ADDRESS', valueFrom: {} }] }] }), 'container "gateway" sets GUARDRAIL_PDP_ADDRESS to a reference, not 127.0.0.1:50051'],
+    ['another address', template({ containers: [{ name: 'gateway', env: [{ name: 'GUARDRAIL_PDP_ADDRESS', value: 'x:1' }] }] }), 'container "gateway" sets GUARDRAIL_PDP_ADDRESS to "x:1", not unix:///var/run/guardrail-pdp/pdp.sock'],
+    ['an address from a reference', template({ containers: [{ name: 'gateway', env: [{ name: 'GUARDRAIL_PDP_ADDRESS', valueFrom: {} }] }] }), 'container "gateway" sets GUARDRAIL_PDP_ADDRESS to a reference, not unix:///var/run/guardrail-pdp/pdp.sock'],
     ['a db volume the pod lacks', template({}, { [ANNOTATIONS.db]: '/var/lib/x/p.db' }), 'the db volume "policies-db" is not a volume of the pod'],
     ['a bad CPU quantity', template({}, { [ANNOTATIONS.cpuRequest]: 'lots' }), `annotation ${ANNOTATIONS.cpuRequest}: 'lots' is not a CPU quantity (e.g. 100m, 0.5)`],
     ['a limit below the request', template({}, { [ANNOTATIONS.memoryRequest]: '1Gi' }), 'memory limit 256Mi is below the memory request 1Gi'],
@@ -175,8 +182,8 @@ describe('planInjection: refusals', () => {
     expect(planInjection(job, SETTINGS).action).toBe('inject');
   });
 
-  it('does not count port 50051 against a socket sidecar', () => {
-    const t = template({ containers: [{ name: 'gateway', ports: [{ containerPort: 50051 }] }] }, { [ANNOTATIONS.socket]: 'true' });
+  it('does not count port 50051 against a socket sidecar (the default)', () => {
+    const t = template({ containers: [{ name: 'gateway', ports: [{ containerPort: 50051 }] }] });
     expect(planInjection(t, SETTINGS).action).toBe('inject');
   });
 

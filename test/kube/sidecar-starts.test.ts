@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
@@ -62,8 +62,8 @@ async function probe(admin: string, path: string): Promise<number> {
 
 describe('the injected sidecar starts', () => {
   it.each([
-    ['deployment (TCP)', 'gateway'],
-    ['statefulset (Unix socket)', 'gateway-sts'],
+    ['deployment (Unix socket, the default)', 'gateway'],
+    ['statefulset (TCP, by annotation)', 'gateway-sts'],
   ])('%s: its probes answer 200 and the app containers reach it at their GUARDRAIL_PDP_ADDRESS', async (_, name) => {
     const spec = injectedSpec(name);
     const sidecar = spec.initContainers?.find((c) => c.name === 'guardrail-pdp') as Container;
@@ -97,6 +97,8 @@ describe('the injected sidecar starts', () => {
         expect(address).toBe('127.0.0.1:50051'); // the port moved for the test; the address is checked above
         continue;
       }
+      // App containers run as other users: anyone who can reach the socket's directory may connect.
+      expect(statSync(rewrite(address).slice('unix://'.length)).mode & 0o777).toBe(0o666);
       const client = new DecisionServiceClient(rewrite(address), credentials.createInsecure());
       const answer = await callResolve(client, { context: { teamAlias: 'billing-eu', model: 'openai/gpt-4o', tags: [] } });
       client.close();

@@ -1,7 +1,8 @@
 import { posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, loadServeConfig } from '../../src/cli/config.js';
-import { ADMIN_PORT, DEFAULT_SIDECAR, LISTEN_PORT, sidecarSpec, type SidecarOptions } from '../../src/kube/sidecar.js';
+import { DEFAULT_ADDRESS } from '../../src/client/index.js';
+import { ADMIN_PORT, DEFAULT_SIDECAR, LISTEN_PORT, sidecarAddress, sidecarSpec, type SidecarOptions } from '../../src/kube/sidecar.js';
 
 const envOf = (env: readonly { name: string; value?: string }[] | undefined): Record<string, string> =>
   Object.fromEntries((env ?? []).map((e) => [e.name, e.value ?? '']));
@@ -9,7 +10,7 @@ const portOf = (address: string): number => Number(address.slice(address.lastInd
 
 const VARIANTS: Record<string, SidecarOptions> = {
   defaults: { ...DEFAULT_SIDECAR, image: 'img' },
-  socket: { ...DEFAULT_SIDECAR, image: 'img', listen: 'unix' },
+  tcp: { ...DEFAULT_SIDECAR, image: 'img', listen: 'tcp' },
   db: { ...DEFAULT_SIDECAR, image: 'img', source: { kind: 'db', path: '/var/lib/guardrail-pdp/policies.db', volume: 'policies-db' } },
   classic: { ...DEFAULT_SIDECAR, image: 'img', native: false },
 };
@@ -18,6 +19,11 @@ describe('sidecarSpec', () => {
   it("uses serve's default ports, so the constants here cannot drift from src/cli/config.ts", () => {
     expect(LISTEN_PORT).toBe(portOf(DEFAULTS.listen));
     expect(ADMIN_PORT).toBe(portOf(DEFAULTS.adminListen));
+  });
+
+  it("listens on a Unix socket by default, at the address both clients dial when given none", () => {
+    expect(DEFAULT_SIDECAR.listen).toBe('unix');
+    expect(sidecarAddress('unix')).toBe(DEFAULT_ADDRESS);
   });
 
   it.each(Object.entries(VARIANTS))('%s: its PDP_* variables are a valid serve configuration', (_, options) => {
@@ -32,6 +38,8 @@ describe('sidecarSpec', () => {
       const dir = posix.dirname(config.listen.path);
       expect(container.volumeMounts).toContainEqual(expect.objectContaining({ mountPath: dir }));
       expect(appVolumeMounts).toEqual([expect.objectContaining({ mountPath: dir })]);
+      // The app containers run as their own users: the socket's emptyDir is what limits who connects.
+      expect(config.listen.mode).toBe(0o666);
     } else {
       expect(config.listen.host).toBe('127.0.0.1');
       expect(appVolumeMounts).toEqual([]);
@@ -48,17 +56,20 @@ describe('sidecarSpec', () => {
     expect(classic.container.restartPolicy).toBeUndefined();
   });
 
-  it('adds no volume for a db (the pod has it) and one for a bundle or a socket', () => {
-    expect(sidecarSpec(VARIANTS.db as SidecarOptions).volumes).toEqual([]);
-    expect(sidecarSpec(VARIANTS.defaults as SidecarOptions).volumes).toEqual([{ name: 'guardrail-pdp-bundle', configMap: { name: 'guardrail-pdp-bundle' } }]);
-    expect(sidecarSpec(VARIANTS.socket as SidecarOptions).volumes.map((v) => v.name)).toEqual(['guardrail-pdp-bundle', 'guardrail-pdp-socket']);
+  it('adds no volume for a db (the pod has it) and one each for a bundle and a socket', () => {
+    expect(sidecarSpec({ ...(VARIANTS.db as SidecarOptions), listen: 'tcp' }).volumes).toEqual([]);
+    expect(sidecarSpec(VARIANTS.tcp as SidecarOptions).volumes).toEqual([{ name: 'guardrail-pdp-bundle', configMap: { name: 'guardrail-pdp-bundle' } }]);
+    expect(sidecarSpec(VARIANTS.defaults as SidecarOptions).volumes).toEqual([
+      { name: 'guardrail-pdp-bundle', configMap: { name: 'guardrail-pdp-bundle' } },
+      { name: 'guardrail-pdp-socket', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+    ]);
   });
 
   it('returns fresh objects: patching one result never changes another', () => {
-    const a = sidecarSpec(VARIANTS.socket as SidecarOptions);
+    const a = sidecarSpec(VARIANTS.defaults as SidecarOptions);
     (a.container.env as { value?: string }[])[0]!.value = 'changed';
     (a.appVolumeMounts[0] as { mountPath: string }).mountPath = '/x';
-    const b = sidecarSpec(VARIANTS.socket as SidecarOptions);
+    const b = sidecarSpec(VARIANTS.defaults as SidecarOptions);
     expect(b.container.env?.[0]?.value).not.toBe('changed');
     expect(b.appVolumeMounts[0]?.mountPath).not.toBe('/x');
   });

@@ -50,12 +50,15 @@ export async function runReload({ quick, serverFlags, workload, logDir }) {
     const lastUs = (renamesUs.at(-1) ?? 0) + SWAP_EVERY_MS * 1000;
     const pick = (f) => summarize(samples.filter(f).map((s) => s.latencyMs));
     const durations = activations.map((a) => a.durationMs).sort((a, b) => a - b);
+    const loads = activations.map((a) => a.loadMs).sort((a, b) => a - b);
     return {
       rate: RATE,
       policies: workload.policies,
       swaps,
       activations: activations.length,
       activationMs: { median: durations[Math.floor(durations.length / 2)] ?? null, max: durations.at(-1) ?? null },
+      // Of which loading (the loader thread: read, parse; then the rebuild here), the rest compiling.
+      loadMs: { median: loads[Math.floor(loads.length / 2)] ?? null, max: loads.at(-1) ?? null },
       sent: rest.sent,
       ok: rest.ok,
       errors: rest.errors,

@@ -53,7 +53,7 @@ export class ServerUnderTest {
           buf = buf.slice(nl + 1);
           let rec;
           try { rec = JSON.parse(line); } catch { continue; }
-          if (rec.msg === 'snapshot activated') this.activations.push({ atMs: rec.time, durationMs: rec.durationMs, revision: rec.revision }); // atMs: epoch ms, when it finished
+          if (rec.msg === 'snapshot activated') this.activations.push({ atMs: rec.time, durationMs: rec.durationMs, loadMs: rec.loadMs, revision: rec.revision }); // atMs: epoch ms, when it finished
           if (rec.msg === 'decision API listening') this.address = rec.address;
           if (rec.msg === 'admin HTTP listening') this.adminAddress = rec.address;
           // The real server opens its admin port right after the decision API.

@@ -102,7 +102,7 @@ function transport(s, out) {
 
 function reload(s, out) {
   out.push(`Reload under load: ${f(s.rate)} req/s, ${s.swaps} bundle swaps (${f(s.policies)} policies), one per second`);
-  out.push(`activations ${s.activations}/${s.swaps}, activation ms median ${f(s.activationMs.median)} max ${f(s.activationMs.max)}; calls ${f(s.sent)}, errors ${f(s.errors)} (${codes(s.codes)}); achieved ${f(s.achievedRps, 0)}/s`);
+  out.push(`activations ${s.activations}/${s.swaps}, activation ms median ${f(s.activationMs.median)} max ${f(s.activationMs.max)} (loading: median ${f(s.loadMs?.median)} max ${f(s.loadMs?.max)}); calls ${f(s.sent)}, errors ${f(s.errors)} (${codes(s.codes)}); achieved ${f(s.achievedRps, 0)}/s`);
   const w = [30, 7, 7, 7, 7, 8, 8];
   out.push(row(['latency ms', 'p50', 'p90', 'p99', 'p99.9', 'max', 'calls'], w));
   for (const [name, l] of [['before the swaps', s.baselineMs], ['swap period', s.swapPeriodMs], ['scheduled during an activation', s.inActivationMs]]) out.push(row([name, ...lat(l), f(l.count)], w));

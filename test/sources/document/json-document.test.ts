@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../../src/compile/compile.js';
 import { parseJsonDocument } from '../../../src/sources/document/json-document.js';
-import { MAX_NESTING, tooDeepMessage } from '../../../src/sources/document/yaml-document.js';
+import { MAX_NESTING, parseYamlDocument, tooDeepMessage } from '../../../src/sources/document/yaml-document.js';
 import { bundleFromYaml } from '../../helpers/bundle.js';
 import { finish } from '../../../src/steps.js';
 
@@ -47,6 +47,30 @@ describe('parseJsonDocument', () => {
       { path: ['a', 1, 'y', 'k'], positions: [{ line: 2, column: 9 }, { line: 2, column: 17 }, { line: 2, column: 25 }] },
     ]);
     expect(doc?.locate(['a', 1, 'y', 'k'])).toEqual({ line: 2, column: 30 });
+  });
+
+  it('locates every value and lists every mapping\'s keys as the YAML reader does for the same text', () => {
+    const policies = Object.fromEntries(
+      Array.from({ length: 300 }, (_, i) => [`p${i}`, { inherit: i > 0 ? `p${i - 1}` : null, guardrails: { add: [`g${i}`, `h${i % 7}`], remove: [] }, description: `policy\n${i}` }]),
+    );
+    const attachments = Array.from({ length: 400 }, (_, i) => ({ policy: `p${i % 300}`, teams: [`t${i}`], models: i % 3 ? ['gpt-4*'] : [], scope: i % 5 ? undefined : '*' }));
+    // Pretty-printed in parts and compact in others, so lines and columns vary.
+    const text = `{"policies": ${JSON.stringify(policies, null, 2)},\n"policy_attachments": ${JSON.stringify(attachments)}, "n": [1, 2.5, true, null, [], {}]}`;
+    const json = jsonDoc(text);
+    const yaml = parseYamlDocument(text);
+    if (json === undefined || !yaml.ok) throw new Error('both readers read it');
+    const paths: (string | number)[][] = [];
+    const walk = (v: unknown, path: (string | number)[]): void => {
+      paths.push(path);
+      if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+      else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+    };
+    walk(json.data, []);
+    expect(paths.length).toBeGreaterThan(4000);
+    for (const path of paths) {
+      expect(json.locate(path), path.join('.')).toEqual(yaml.document.locate(path));
+      expect(json.keysAt(path)?.map((k) => [k.name, k.isString, k.positions]), path.join('.')).toEqual(yaml.document.keysAt(path)?.map((k) => [k.name, k.isString, k.positions]));
+    }
   });
 
   it('declines text that is not strict JSON, so it is read as YAML', () => {

@@ -3,7 +3,7 @@ import type { Bundle } from '../model/bundle.js';
 import { hashOf } from './document/bundle-text.js';
 import type { PolicySource } from './source.js';
 import { watchForChanges } from './watch.js';
-import { loadInWorker } from './loader/caller.js';
+import { Loader } from './loader/caller.js';
 import { FileReadError, readRegularFile } from './read-file.js';
 import { DEFAULT_MAX_REFERENCED_FILE_BYTES, filesFingerprint, recordedFingerprint, watchedFiles } from './referenced-files.js';
 
@@ -30,7 +30,7 @@ export interface BundleFileSourceOptions {
 
 /**
  * A policy source reading one YAML or JSON file. `load()` reads it whole, hashes the bytes and
- * parses them as PyYAML (which LiteLLM uses) would, on a loader thread (`loadInWorker`: parsing a
+ * parses them as PyYAML (which LiteLLM uses) would, on a loader thread (`Loader`: parsing a
  * 10,000-policy bundle takes hundreds of milliseconds as JSON and seconds as YAML, which must not
  * stall RPCs); bytes with the hash of the last bundle it built give that same (frozen) Bundle back
  * without parsing again, as long as that Bundle is still in use somewhere (the source holds it
@@ -57,6 +57,7 @@ export function createBundleFileSource(options: BundleFileSourceOptions): Policy
   let lastFiles: readonly string[] = [];
   let lastFilesFound = '';
   let resyncWatch: (() => void) | undefined;
+  const loader = new Loader({ heapMb: options.loaderHeapMb });
 
   const load = async (): Promise<Bundle> => {
     const read = await readOnce(path, maxBytes);
@@ -72,7 +73,7 @@ export function createBundleFileSource(options: BundleFileSourceOptions): Policy
     // Set before parsing too: bytes that fail to parse are not reported again until they change.
     lastFound = `${fingerprint(read)}\n${lastFilesFound}`;
     const files = { categoriesDir: options.contentFilterCategoriesDir, maxFileBytes };
-    const bundle = await loadInWorker({ kind: 'file', origin: path, bytes: read.bytes, hash: read.hash, files }, { heapMb: options.loaderHeapMb });
+    const bundle = await loader.load({ kind: 'file', origin: path, bytes: read.bytes, hash: read.hash, files });
     lastFiles = watchedFiles(bundle);
     lastFilesFound = recordedFingerprint(bundle);
     lastFound = `${fingerprint(read)}\n${lastFilesFound}`;
@@ -89,14 +90,19 @@ export function createBundleFileSource(options: BundleFileSourceOptions): Policy
   return {
     origin: path,
     load,
-    watch: (onChange) =>
-      watchForChanges(
+    watch: (onChange) => {
+      const stop = watchForChanges(
         () => [path, ...lastFiles],
-        { debounceMs: options.debounceMs, onError: options.onWatchError },
+        { debounceMs: options.debounceMs, onError: options.onWatchError, onActivity: () => loader.prepare() },
         isChanged,
         onChange,
         (sync) => (resyncWatch = sync),
-      ),
+      );
+      return async () => {
+        await stop();
+        loader.close();
+      };
+    },
   };
 }
 

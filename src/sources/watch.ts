@@ -20,6 +20,12 @@ export interface WatchFileOptions {
    * before watching should check it again here.
    */
   readonly onReady?: () => void;
+  /**
+   * Called on every event about a watched file as soon as it happens, before the write settles
+   * and before the debounce: the report that may follow comes later (a source starts its loader
+   * thread here, see Loader.prepare). It may fire without a report ever following.
+   */
+  readonly onActivity?: () => void;
 }
 
 /** A write counts as finished once the file's size and events have been still this long, at least. */
@@ -85,6 +91,13 @@ export function watchFile(path: string | readonly string[], options: WatchFileOp
   watcher.on('all', (_event, p) => {
     if (isRelevant(p)) schedule();
   });
+  // The file system's own events, which chokidar holds back until a write settles.
+  if (options.onActivity !== undefined) {
+    const onActivity = options.onActivity;
+    watcher.on('raw', (_event, p) => {
+      if (!isStopped && typeof p === 'string' && isRelevant(p)) onActivity();
+    });
+  }
   // A write that began before the watcher was ready has no event to hold: wait for it here.
   let readyTimer: NodeJS.Timeout | undefined;
   watcher.on('ready', () => {

@@ -122,6 +122,21 @@ describe('watchFile', () => {
     expect(w.calls()).toBe(0);
   });
 
+  it('calls onActivity at once for a write to the file or a ConfigMap swap, before the settled and debounced report, and not for other files', async () => {
+    const file = configMap('a: 1\n');
+    const seen: string[] = [];
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    stops.push(watchFile(file, { debounceMs: 300, onReady: ready, onActivity: () => seen.push('activity') }, () => seen.push('change')));
+    await isReady;
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'hello\n');
+    await sleep(QUIET_MS);
+    expect(seen).toEqual([]);
+    updateConfigMap('a: 2\n');
+    await waitFor(() => seen.includes('change'), 5000, 'onChange');
+    expect(seen[0]).toBe('activity');
+  });
+
   it('stops calling after stop() resolves', async () => {
     const file = path.join(dir, 'bundle.yaml');
     fs.writeFileSync(file, 'a: 1\n');

@@ -63,38 +63,107 @@ const WORKER_URL = import.meta.url.endsWith('.ts')
   ? new URL('../../../dist/sources/loader/thread.js', import.meta.url)
   : new URL('./thread.js', import.meta.url);
 
+/** How long a prepared loader thread waits for its load before it ends (see `Loader.prepare`). */
+export const PREPARED_IDLE_MS = 10_000;
+
 /**
- * Runs one load on a new worker thread, so that parsing (YAML, JSON and its locations) or reading a
- * db never blocks the event loop, then rebuilds the Bundle here in slices of a few milliseconds
- * (see `bundleFromParts`). The result equals what the same code returns in-thread. The thread ends
- * with the load (it is terminated once it answered); while it runs it keeps the process alive, as
- * any pending read does, within the given heap. The loader's own errors come back as the same
- * PdpError; a load that runs out of that heap rejects with BUNDLE_INVALID (too large to load), and
- * a thread that crashes otherwise or exits without answering with PdpError INTERNAL.
+ * Runs loads on loader threads, one new thread per load, so that parsing (YAML, JSON and its
+ * locations) or reading a db never blocks the event loop; each load's Bundle is then rebuilt here in
+ * slices of a few milliseconds (see `bundleFromParts`) and equals what the same code returns
+ * in-thread. A thread ends with its load (it is terminated once it answered); while it runs it
+ * keeps the process alive, as any pending read does, within the given heap. The loader's own
+ * errors come back as the same PdpError; a load that runs out of that heap rejects with
+ * BUNDLE_INVALID (too large to load), and a thread that crashes otherwise or exits without
+ * answering with PdpError INTERNAL.
+ *
+ * `prepare()` starts the next load's thread ahead of it: a source calls it when its watcher first
+ * sees a change, which a load follows only after the write settles and the debounce passes. So
+ * the thread's start-up (about 100 ms: a V8 isolate, Node's bootstrap, the parsers' modules) runs
+ * during that wait instead of in the activation. A prepared thread that no load takes within
+ * `preparedIdleMs` ends, so an idle sidecar holds none (an idle thread is about 20 MB).
  */
-export async function loadInWorker(request: LoadRequest, options: LoadInWorkerOptions = {}): Promise<Bundle> {
-  const origin = request.kind === 'db' ? request.path : request.origin;
-  const limits = options.heapMb !== undefined ? loaderLimits(options.heapMb) : options.resourceLimits;
-  const reply = await new Promise<LoadReply>((resolve, reject) => {
-    const worker = new Worker(WORKER_URL, { workerData: request, resourceLimits: limits });
-    let isSettled = false;
-    const settle = (fn: () => void): void => {
-      if (isSettled) return;
-      isSettled = true;
-      fn();
-      void worker.terminate();
+export class Loader {
+  readonly #limits: ResourceLimits | undefined;
+  readonly #preparedIdleMs: number;
+  #prepared: { readonly worker: Worker; readonly timer: NodeJS.Timeout } | undefined;
+
+  constructor(options: LoadInWorkerOptions & { readonly preparedIdleMs?: number } = {}) {
+    this.#limits = options.heapMb !== undefined ? loaderLimits(options.heapMb) : options.resourceLimits;
+    this.#preparedIdleMs = options.preparedIdleMs ?? PREPARED_IDLE_MS;
+  }
+
+  /** Starts the next load's thread now, unless one is waiting already (its wait starts again). */
+  prepare(): void {
+    if (this.#prepared !== undefined) {
+      this.#prepared.timer.refresh();
+      return;
+    }
+    const worker = new Worker(WORKER_URL, { resourceLimits: this.#limits });
+    worker.unref(); // waiting for a load never keeps the process alive
+    const drop = (): void => {
+      if (this.#prepared?.worker !== worker) return;
+      clearTimeout(this.#prepared.timer);
+      this.#prepared = undefined;
     };
-    worker.once('message', (reply: LoadReply) => settle(() => resolve(reply)));
-    worker.once('error', (err) =>
-      settle(() =>
-        reject((err as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY' ? outOfMemory(request, limits ?? {}, err) : crashed(origin, err.message, err)),
-      ),
-    );
-    worker.once('exit', (code) => settle(() => reject(crashed(origin, `it exited with code ${code} before answering`))));
-  });
-  if (reply.ok) return runSliced(bundleFromParts(reply.parts));
-  const cause = reply.cause && Object.assign(new Error(reply.cause.message), reply.cause);
-  throw new PdpError(reply.code, reply.message, { issues: reply.issues, cause });
+    // A thread that fails or ends before its load is dropped; one taken by a load reports to it too.
+    worker.on('error', drop);
+    worker.once('exit', drop);
+    const timer = setTimeout(() => {
+      drop();
+      void worker.terminate();
+    }, this.#preparedIdleMs).unref();
+    this.#prepared = { worker, timer };
+  }
+
+  /** Whether a prepared thread is waiting for a load (for tests and diagnostics). */
+  get isPrepared(): boolean {
+    return this.#prepared !== undefined;
+  }
+
+  /** Runs one load, on the prepared thread if there is one, else on a new one. */
+  async load(request: LoadRequest): Promise<Bundle> {
+    const origin = request.kind === 'db' ? request.path : request.origin;
+    const prepared = this.#prepared;
+    this.#prepared = undefined;
+    if (prepared !== undefined) clearTimeout(prepared.timer);
+    const worker = prepared?.worker ?? new Worker(WORKER_URL, { resourceLimits: this.#limits });
+    worker.ref();
+    const limits = this.#limits;
+    const reply = await new Promise<LoadReply>((resolve, reject) => {
+      let isSettled = false;
+      const settle = (fn: () => void): void => {
+        if (isSettled) return;
+        isSettled = true;
+        fn();
+        void worker.terminate();
+      };
+      worker.once('message', (reply: LoadReply) => settle(() => resolve(reply)));
+      worker.once('error', (err) =>
+        settle(() =>
+          reject((err as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY' ? outOfMemory(request, limits ?? {}, err) : crashed(origin, err.message, err)),
+        ),
+      );
+      worker.once('exit', (code) => settle(() => reject(crashed(origin, `it exited with code ${code} before answering`))));
+      worker.postMessage(request);
+    });
+    if (reply.ok) return runSliced(bundleFromParts(reply.parts));
+    const cause = reply.cause && Object.assign(new Error(reply.cause.message), reply.cause);
+    throw new PdpError(reply.code, reply.message, { issues: reply.issues, cause });
+  }
+
+  /** Ends a prepared thread, if any (a source that stops watching). */
+  close(): void {
+    const prepared = this.#prepared;
+    this.#prepared = undefined;
+    if (prepared === undefined) return;
+    clearTimeout(prepared.timer);
+    void prepared.worker.terminate();
+  }
+}
+
+/** One load on a new loader thread (see `Loader`): for one-shot commands and tests. */
+export function loadInWorker(request: LoadRequest, options: LoadInWorkerOptions = {}): Promise<Bundle> {
+  return new Loader(options).load(request);
 }
 
 /** A load that needed more memory than the loader thread may use: the bundle is too large to load, like one over the size cap. */

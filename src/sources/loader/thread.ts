@@ -1,7 +1,7 @@
-// The loader thread's entry point (see worker-loader.ts): runs one LoadRequest, posts one
-// LoadReply, and ends. Everything here is the sources' own synchronous parsing and reading.
+// The loader thread's entry point (see caller.ts): runs one LoadRequest, posts one LoadReply,
+// and is ended. Everything here is the sources' own synchronous parsing and reading.
 import { dirname } from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import type { BundleFile } from '../../model/bundle.js';
 import { combinedHash, readReferencedFiles } from '../referenced-files.js';
 import { PdpError } from '../../errors.js';
@@ -27,21 +27,28 @@ function readFiles(data: unknown, origin: string, request: LoadRequest): Promise
   return readReferencedFiles(data, { baseDir: dirname(origin), ...request.files });
 }
 
-let reply: LoadReply;
-let transfer: ArrayBuffer[] = [];
-try {
-  const parts = await load(workerData as LoadRequest);
-  reply = { ok: true, parts };
-  transfer = partsTransferList(parts);
-} catch (e) {
-  const error = PdpError.from(e);
-  const cause = error.cause instanceof Error ? error.cause : undefined;
-  reply = {
-    ok: false,
-    code: error.code,
-    message: error.message,
-    issues: error.issues,
-    cause: cause && { name: cause.name, message: cause.message, stack: cause.stack, code: (cause as { code?: unknown }).code },
-  };
+/** Runs the one request this thread gets and posts its one reply. */
+async function run(request: LoadRequest): Promise<void> {
+  let reply: LoadReply;
+  let transfer: ArrayBuffer[] = [];
+  try {
+    const parts = await load(request);
+    reply = { ok: true, parts };
+    transfer = partsTransferList(parts);
+  } catch (e) {
+    const error = PdpError.from(e);
+    const cause = error.cause instanceof Error ? error.cause : undefined;
+    reply = {
+      ok: false,
+      code: error.code,
+      message: error.message,
+      issues: error.issues,
+      cause: cause && { name: cause.name, message: cause.message, stack: cause.stack, code: (cause as { code?: unknown }).code },
+    };
+  }
+  parentPort?.postMessage(reply, transfer);
 }
-parentPort?.postMessage(reply, transfer);
+
+// The request comes as a message, not as workerData: a thread may be started before its load is
+// known (Loader.prepare), with its modules loaded by the time the request arrives.
+parentPort?.once('message', (request: LoadRequest) => void run(request));

@@ -4,7 +4,7 @@ import { PdpError } from '../../errors.js';
 import type { Bundle } from '../../model/bundle.js';
 import type { PolicySource } from '../source.js';
 import { watchForChanges } from '../watch.js';
-import { loadInWorker } from '../loader/caller.js';
+import { Loader } from '../loader/caller.js';
 import { filesFingerprint, recordedFingerprint, watchedFiles } from '../referenced-files.js';
 
 /** Options of `createSqliteDbSource`. */
@@ -31,7 +31,7 @@ export interface SqliteDbSourceOptions {
  * Unreadable, missing or locked files throw SOURCE_UNAVAILABLE; corrupt files, files that are not
  * guardrail-pdp dbs (missing tables or columns, a newer format_version) and bad rows throw
  * BUNDLE_INVALID. better-sqlite3 is synchronous, so the reading (and hashing) runs on a loader
- * thread (see `loadInWorker`) and never blocks the event loop.
+ * thread (see `Loader`) and never blocks the event loop.
  *
  * `watch` watches the file's directory and reports a change when the file was replaced (new inode)
  * or modified (size, mtime) since the last successful load, or cannot be stat'ed.
@@ -44,13 +44,14 @@ export function createSqliteDbSource(options: SqliteDbSourceOptions): PolicySour
   let files: readonly string[] = [];
   let filesFound = '';
   let resyncWatch: (() => void) | undefined;
+  const loader = new Loader({ heapMb: options.loaderHeapMb });
 
   const load = async (): Promise<Bundle> => {
     loaded = undefined;
     // Stat first: a change after this point differs from `signature` and is reported again.
     const signature = signatureOf(await statFile(path));
     const request = { kind: 'db' as const, path, files: { categoriesDir: options.contentFilterCategoriesDir } };
-    const bundle = await loadInWorker(request, { heapMb: options.loaderHeapMb });
+    const bundle = await loader.load(request);
     files = watchedFiles(bundle);
     filesFound = recordedFingerprint(bundle);
     loaded = signature;
@@ -65,14 +66,19 @@ export function createSqliteDbSource(options: SqliteDbSourceOptions): PolicySour
   return {
     origin: path,
     load,
-    watch: (onChange) =>
-      watchForChanges(
+    watch: (onChange) => {
+      const stop = watchForChanges(
         () => [path, ...files],
-        { debounceMs: options.debounceMs, onError: options.onWatchError },
+        { debounceMs: options.debounceMs, onError: options.onWatchError, onActivity: () => loader.prepare() },
         isChanged,
         onChange,
         (sync) => (resyncWatch = sync),
-      ),
+      );
+      return async () => {
+        await stop();
+        loader.close();
+      };
+    },
   };
 }
 

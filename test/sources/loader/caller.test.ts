@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseBundle } from '../../../src/compile/parse/parse.js';
 import { PdpError } from '../../../src/errors.js';
 import type { Bundle, DocPath } from '../../../src/model/bundle.js';
 import { readDbBundleData } from '../../../src/sources/sqlite/sqlite-read.js';
 import { writeSqliteDb } from '../../../src/sources/sqlite/sqlite-writer.js';
-import { loadInWorker } from '../../../src/sources/loader/caller.js';
+import { Loader, loadInWorker } from '../../../src/sources/loader/caller.js';
 import { parseBundleText } from '../../../src/sources/document/bundle-text.js';
 import { finish } from '../../../src/steps.js';
 
@@ -136,5 +137,45 @@ describe('loadInWorker', () => {
     expect((err as PdpError).code).toBe('BUNDLE_INVALID');
     expect((err as PdpError).message).toMatch(/^loading huge\.json \(\d+\.\d MiB\) needs more than the 4 MB of heap a loader thread may use \(--loader-heap-mb\); not loaded: /);
     expect((err as PdpError).issues).toEqual([expect.objectContaining({ severity: 'error', rule: 'invalid_bundle', file: 'huge.json' })]);
+  });
+});
+
+describe('Loader: a thread prepared ahead of its load', () => {
+  it('serves the next load, to the same Bundle as in-thread parsing, and is used once', async () => {
+    const loader = new Loader({ heapMb: 96 });
+    loader.prepare();
+    loader.prepare(); // a burst of file events prepares one thread
+    expect(loader.isPrepared).toBe(true);
+    const first = await loader.load(fileRequest(YAML, 'x.yaml'));
+    expect(loader.isPrepared).toBe(false);
+    expectSameBundle(first, parseBundleText(YAML, 'x.yaml'));
+    const text = bigJson(300);
+    loader.prepare();
+    expectSameBundle(await loader.load(fileRequest(text, 'big.json')), parseBundleText(text, 'big.json'));
+    // Its limits are the loader's: a prepared thread runs out of heap like a new one.
+    const small = new Loader({ heapMb: 4 });
+    small.prepare();
+    const err = await small.load(fileRequest(bigJson(3000), 'huge.json')).catch((e: unknown) => e);
+    expect((err as PdpError).code).toBe('BUNDLE_INVALID');
+  });
+
+  it('ends when no load takes it within its idle time, or on close()', async () => {
+    const loader = new Loader({ preparedIdleMs: 50 });
+    loader.prepare();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(loader.isPrepared).toBe(false);
+    loader.prepare();
+    loader.close();
+    expect(loader.isPrepared).toBe(false);
+    // And a load after either starts a thread of its own.
+    expectSameBundle(await loader.load(fileRequest(YAML, 'x.yaml')), parseBundleText(YAML, 'x.yaml'));
+  });
+
+  it('never keeps the process alive while it waits', () => {
+    const caller = new URL('../../../dist/sources/loader/caller.js', import.meta.url).href;
+    const started = Date.now();
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', `import { Loader } from ${JSON.stringify(caller)}; new Loader().prepare();`], { timeout: 8000 });
+    expect(child.status).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000); // well before its 10 s idle time
   });
 });

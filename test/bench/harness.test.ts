@@ -117,3 +117,36 @@ describe('checkTargets: the injector', () => {
     expect(checkTargets(section(7))[0].met).toBe(false);
   });
 });
+
+describe('summaryMarkdown: the README table', () => {
+  it('puts each figure next to the bare server of the same run, as a ratio, with the run and its machine', async () => {
+    const { summaryMarkdown } = await load('summary.mjs');
+    const lat = (p50: number, p99: number) => ({ p50, p90: p50, p99, p999: p99, max: p99 });
+    const open = (traffic: string, fraction: number, p99: number, cpu: number, rss: number) => ({ mode: 'open', traffic, fraction, achievedRps: 1000 * fraction, latencyMs: lat(1, p99), errors: 0, serverCpuUsPerCall: cpu, rssMaxMb: rss });
+    const results = {
+      startedAt: '2026-12-03T05:00:00.000Z',
+      serverFlags: '--max-semi-space-size=4',
+      machine: { cpu: 'Test CPU', cores: 2, memoryGb: 24, node: 'v20.20.2', loadAverage: [0.1, 0.2, 0.3], pinning: 'server on core 0' },
+      sections: {
+        throughput: { streams: 100, pdp: { reqPerSec: 9000 }, bare: { reqPerSec: 10000 }, ratio: 0.9 },
+        misses: {
+          fractions: [0.3],
+          pdp: [open('repeat', 0.3, 4, 80, 140), open('new', 0.3, 6, 120, 160), { mode: 'closed', traffic: 'new', reqPerSec: 700, rssMaxMb: 150 }],
+          bare: [open('new', 0.3, 4, 100, 90), { mode: 'closed', traffic: 'new', reqPerSec: 1000, rssMaxMb: 95 }],
+          ratios: [{ traffic: 'repeat', fraction: 0.3, p50: 1, p99: 1, cpuPerCall: 0.8 }, { traffic: 'new', fraction: 0.3, p50: 1, p99: 1.5, cpuPerCall: 1.2 }],
+          closedRatio: 0.7,
+        },
+      },
+    };
+    const text: string = summaryMarkdown(results, 'run.json');
+    expect(text.split('\n')[0]).toBe(
+      'Run of 2026-12-03 (`npm run bench`, run.json): Test CPU, 2 cores, 24 GB, Node 20.20.2, load average 0.1 0.2 0.3 at the start; server on core 0; server flags `--max-semi-space-size=4`.',
+    );
+    expect(text).toContain('| throughput, closed loop (h2load, 100 in flight), one repeated context | 9,000 req/s | 10,000 req/s | 0.9x | ≥ 0.8x: met |');
+    expect(text).toContain('| throughput, closed loop (100 in flight), every context new | 700 req/s | 1,000 req/s | 0.7x | ≥ 0.8x: **not met** |');
+    expect(text).toContain('every context new (memo misses): p50 / p99 ms, errors | 1 / 6, 0 | 1 / 4, 0 | 1x / 1.5x | p99 ≤ 1.25x: **not met** |');
+    expect(text).toContain('| server CPU per call at 30%, memo misses (µs, /proc) | 120 | 100 | 1.2x | ≤ 1.5x: met |');
+    expect(text).toContain('| peak RSS, 10,000 policies, repeated / new contexts (MB) | 140 / 160 | 95 |  | < 150 MB |');
+    expect(text).not.toContain('activation'); // no reload section in this run: no row
+  });
+});

@@ -146,7 +146,7 @@ describe('summaryMarkdown: the README table', () => {
     expect(text).toContain('| throughput, closed loop (100 in flight), every context new | 700 req/s | 1,000 req/s | 0.7x | ≥ 0.8x: **not met** |');
     expect(text).toContain('every context new (memo misses): p50 / p99 ms, errors | 1 / 6, 0 | 1 / 4, 0 | 1x / 1.5x | p99 ≤ 1.25x: **not met** |');
     expect(text).toContain('| server CPU per call at 30%, memo misses (µs, /proc) | 120 | 100 | 1.2x | ≤ 1.5x: met |');
-    expect(text).toContain('| peak RSS, 10,000 policies, repeated / new contexts (MB) | 140 / 160 | 95 |  | < 150 MB |');
+    expect(text).toContain('| peak RSS, 10,000 policies, repeated / new contexts (MB) | 140 / 160 | 95 |  | < 150 MB: **not met** |');
     expect(text).not.toContain('activation'); // no reload section in this run: no row
   });
 });

@@ -1,4 +1,5 @@
-import { chmod, lstat, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { chmod, lstat, mkdtemp, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ActivationEvents } from '../activation/activator.js';
@@ -134,20 +135,29 @@ export class PdpServer {
     });
 
     const target = toGrpcTarget(listen);
-    // A Unix socket is bound under a staging name, given its mode, then renamed into place, so no
-    // client ever finds it at its path with the wider mode the umask might have given it.
-    const bindTarget = listen.kind === 'unix' ? `unix://${stagingPath(listen.path)}` : target;
+    let staging: string | undefined;
     const port = await (async () => {
-      if (listen.kind === 'unix') await Promise.all([removeStaleSocket(listen.path), removeStaleSocket(stagingPath(listen.path))]);
+      // A Unix socket is bound in a new private directory (0700) beside its path, given its mode,
+      // then renamed into place: no other user can connect to it before it has its mode, at the
+      // staging name or at its path (a connection made then would outlive the chmod).
+      if (listen.kind === 'unix') {
+        await Promise.all([removeStaleSocket(listen.path), removeStagingDirs(listen.path)]);
+        staging = await mkdtemp(stagingPrefix(listen.path));
+      }
+      const bindTarget = staging === undefined ? target : `unix://${join(staging, 's')}`;
       const bound = await new Promise<number>((resolve, reject) =>
         this.#server.bindAsync(bindTarget, toServerCredentials(tls), (err, p) => (err ? reject(err) : resolve(p))),
       );
-      if (listen.kind === 'unix') {
-        await chmod(stagingPath(listen.path), listen.mode ?? DEFAULT_SOCKET_MODE);
-        await rename(stagingPath(listen.path), listen.path);
+      if (listen.kind === 'unix' && staging !== undefined) {
+        await chmod(join(staging, 's'), listen.mode ?? DEFAULT_SOCKET_MODE);
+        await rename(join(staging, 's'), listen.path);
+        await rm(staging, { recursive: true, force: true });
       }
       return bound;
-    })().catch((e: unknown) => {
+    })().catch(async (e: unknown) => {
+      // Nothing stays listening or on disk after a failed start (bound, but chmod or rename failed).
+      this.#server.forceShutdown();
+      if (staging !== undefined) await rm(staging, { recursive: true, force: true }).catch(() => undefined);
       this.#watchStreams?.close();
       throw e instanceof PdpError ? e : new PdpError('INVALID_CONFIG', `cannot listen on ${target}: ${(e as Error).message}`, { cause: e });
     });
@@ -214,9 +224,19 @@ async function within(promise: Promise<void>, ms: number): Promise<boolean> {
   }
 }
 
-/** Where a Unix socket is bound before it is renamed to `path` (MAX_SOCKET_PATH_BYTES leaves room for it). */
-function stagingPath(path: string): string {
-  return `${path}.bind~`;
+/**
+ * The prefix of the private directories a Unix socket is bound in before it is renamed to `path`
+ * (`.NAME.bind-XXXXXX/s` beside it; MAX_SOCKET_PATH_BYTES leaves room for that).
+ */
+function stagingPrefix(path: string): string {
+  return join(dirname(path), `.${basename(path)}.bind-`);
+}
+
+/** Staging directories of `path` that a process killed while binding left behind. */
+async function removeStagingDirs(path: string): Promise<void> {
+  const prefix = basename(stagingPrefix(path));
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => n.startsWith(prefix) && n.length === prefix.length + 6).map((n) => rm(join(dirname(path), n), { recursive: true, force: true })));
 }
 
 /** A socket file left by a crashed process would make bind fail; anything else there is an error. */

@@ -9,9 +9,9 @@ export const DEFAULT_SOCKET_MODE = 0o660;
 
 /**
  * The longest Unix socket path accepted, in bytes: the kernel's limit is 107, and the server binds
- * under a name 6 bytes longer first (grpc.ts).
+ * first at a path 16 bytes longer, in a private directory beside it (grpc.ts).
  */
-export const MAX_SOCKET_PATH_BYTES = 100;
+export const MAX_SOCKET_PATH_BYTES = 91;
 
 /** A parsed listen address: TCP host and port, or a Unix socket path and its file mode. */
 export type ListenAddress =

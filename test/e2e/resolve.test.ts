@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
@@ -115,9 +115,10 @@ describe('listening', () => {
   it('creates the socket with its mode (0660 unless told), replacing stale socket files, and removes it on stop', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pdp-sock-'));
     const path = join(dir, 'pdp.sock');
-    // A sidecar killed while binding leaves both socket files behind, with no listener.
+    // A sidecar killed while binding leaves its socket and its private staging directory behind.
     leaveStaleSocket(path);
-    leaveStaleSocket(`${path}.bind~`);
+    mkdirSync(join(dir, '.pdp.sock.bind-Ab12Cd'), { mode: 0o700 });
+    leaveStaleSocket(join(dir, '.pdp.sock.bind-Ab12Cd', 's'));
     for (const [mode, expected] of [[undefined, 0o660], [0o666, 0o666], [0o600, 0o600]] as const) {
       const s = await startApp(EXAMPLE, { listen: { kind: 'unix', path, ...(mode === undefined ? {} : { mode }) } });
       try {

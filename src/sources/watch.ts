@@ -95,7 +95,13 @@ export function watchFile(path: string | readonly string[], options: WatchFileOp
   if (options.onActivity !== undefined) {
     const onActivity = options.onActivity;
     watcher.on('raw', (_event, p) => {
-      if (!isStopped && typeof p === 'string' && isRelevant(p)) onActivity();
+      if (isStopped || typeof p !== 'string' || !isRelevant(p)) return;
+      try {
+        onActivity();
+      } catch (e) {
+        // A hint that failed must not take the watcher (and the process) down.
+        options.onError?.(e instanceof Error ? e : new Error(String(e)));
+      }
     });
   }
   // A write that began before the watcher was ready has no event to hold: wait for it here.

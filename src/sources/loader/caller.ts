@@ -98,7 +98,14 @@ export class Loader {
       this.#prepared.timer.refresh();
       return;
     }
-    const worker = new Worker(WORKER_URL, { resourceLimits: this.#limits });
+    let worker: Worker;
+    try {
+      worker = new Worker(WORKER_URL, { resourceLimits: this.#limits });
+    } catch {
+      // Best effort: a thread that cannot be made now (a pids limit, say) is the load's to report,
+      // as a failed activation, never a crash of the watcher that asked ahead.
+      return;
+    }
     worker.unref(); // waiting for a load never keeps the process alive
     const drop = (): void => {
       if (this.#prepared?.worker !== worker) return;

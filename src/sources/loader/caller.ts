@@ -100,7 +100,7 @@ export class Loader {
     }
     let worker: Worker;
     try {
-      worker = new Worker(WORKER_URL, { resourceLimits: this.#limits });
+      worker = this.#startThread();
     } catch {
       // Best effort: a thread that cannot be made now (a pids limit, say) is the load's to report,
       // as a failed activation, never a crash of the watcher that asked ahead.
@@ -133,7 +133,7 @@ export class Loader {
     const prepared = this.#prepared;
     this.#prepared = undefined;
     if (prepared !== undefined) clearTimeout(prepared.timer);
-    const worker = prepared?.worker ?? new Worker(WORKER_URL, { resourceLimits: this.#limits });
+    const worker = prepared?.worker ?? this.#startThread();
     worker.ref();
     const limits = this.#limits;
     const reply = await new Promise<LoadReply>((resolve, reject) => {
@@ -156,6 +156,11 @@ export class Loader {
     if (reply.ok) return runSliced(bundleFromParts(reply.parts));
     const cause = reply.cause && Object.assign(new Error(reply.cause.message), reply.cause);
     throw new PdpError(reply.code, reply.message, { issues: reply.issues, cause });
+  }
+
+  /** A new loader thread with this loader's limits; it waits for its request as a message. */
+  #startThread(): Worker {
+    return new Worker(WORKER_URL, { resourceLimits: this.#limits });
   }
 
   /** Ends a prepared thread, if any (a source that stops watching). */

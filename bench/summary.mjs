@@ -14,8 +14,9 @@ export function summaryMarkdown(results, file) {
   const s = results.sections;
   const rows = [];
   const add = (figure, ours, bare, ratio, target = '') => rows.push(`| ${figure} | ${ours} | ${bare} | ${ratio} | ${target} |`);
+  const targets = checkTargets(s);
   const met = (name) => {
-    const t = checkTargets(s).find((r) => r.target.startsWith(name));
+    const t = targets.find((r) => r.target.startsWith(name));
     return t === undefined ? '' : t.met ? 'met' : '**not met**';
   };
 

@@ -1,8 +1,8 @@
 import { posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, loadServeConfig } from '../../src/cli/config.js';
-import { DEFAULT_ADDRESS } from '../../src/client/index.js';
-import { ADMIN_PORT, DEFAULT_SIDECAR, LISTEN_PORT, sidecarAddress, sidecarSpec, type SidecarOptions } from '../../src/kube/sidecar.js';
+import { ADDRESS_ENV as CLIENT_ADDRESS_ENV, DEFAULT_ADDRESS } from '../../src/client/index.js';
+import { ADDRESS_ENV, ADMIN_PORT, DEFAULT_SIDECAR, LISTEN_PORT, sidecarAddress, sidecarSpec, type SidecarOptions } from '../../src/kube/sidecar.js';
 
 const envOf = (env: readonly { name: string; value?: string }[] | undefined): Record<string, string> =>
   Object.fromEntries((env ?? []).map((e) => [e.name, e.value ?? '']));
@@ -24,6 +24,8 @@ describe('sidecarSpec', () => {
   it("listens on a Unix socket by default, at the address both clients dial when given none", () => {
     expect(DEFAULT_SIDECAR.listen).toBe('unix');
     expect(sidecarAddress('unix')).toBe(DEFAULT_ADDRESS);
+    // Both leaves name the variable themselves (neither imports the other): it must be one name.
+    expect(ADDRESS_ENV).toBe(CLIENT_ADDRESS_ENV);
   });
 
   it.each(Object.entries(VARIANTS))('%s: its PDP_* variables are a valid serve configuration', (_, options) => {

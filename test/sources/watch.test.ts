@@ -137,6 +137,23 @@ describe('watchFile', () => {
     expect(seen[0]).toBe('activity');
   });
 
+  it('reports an onActivity that throws to onError, and still reports the change', async () => {
+    const file = path.join(dir, 'bundle.yaml');
+    fs.writeFileSync(file, 'a: 1\n');
+    const errors: string[] = [];
+    let calls = 0;
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    const onActivity = (): void => {
+      throw new Error('no thread');
+    };
+    stops.push(watchFile(file, { debounceMs: DEBOUNCE_MS, onReady: ready, onActivity, onError: (e) => errors.push(e.message) }, () => calls++));
+    await isReady;
+    fs.writeFileSync(file, 'a: 2\n');
+    await waitFor(() => calls >= 1, 5000, 'onChange');
+    expect(errors[0]).toBe('no thread');
+  });
+
   it('stops calling after stop() resolves', async () => {
     const file = path.join(dir, 'bundle.yaml');
     fs.writeFileSync(file, 'a: 1\n');
